@@ -1,0 +1,3 @@
+from mqtt_agent.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,235 @@
+"""Publishes printers to MQTT: retained JSON state, availability and Home Assistant discovery.
+
+aiomqtt (asyncio on top of paho-mqtt 2) keeps one connection; when it drops, the publisher
+reconnects with back-off and re-publishes everything it holds, so a broker restart loses nothing.
+States are published only when their content changes; discovery only when the set of entities
+changes, and again whenever Home Assistant announces itself (``homeassistant/status`` = online).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import ssl
+from dataclasses import dataclass
+from typing import Any
+
+import aiomqtt
+
+from . import ha_discovery
+from .config import MqttSettings
+from .model import PrinterSnapshot
+from .topics import Topics
+
+_LOG = logging.getLogger(__name__)
+
+ONLINE = "online"
+OFFLINE = "offline"
+
+
+@dataclass(slots=True)
+class _Published:
+    state: str | None = None  # last JSON state sent (without the timestamp)
+    discovery: str | None = None
+    available: bool | None = None
+    sent_available: bool | None = None
+    snapshot: PrinterSnapshot | None = None
+    display_name: str | None = None
+
+
+def _dumps(payload: Any) -> str:
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False, sort_keys=False)
+
+
+class Publisher:
+    """Owns the MQTT connection. Safe to call before it is connected: it publishes on connect."""
+
+    def __init__(self, settings: MqttSettings, agent_id: str) -> None:
+        self.settings = settings
+        self.topics = Topics(settings.base_topic, settings.discovery_prefix, agent_id)
+        self._client: aiomqtt.Client | None = None
+        self._printers: dict[str, _Published] = {}
+        self._removed: set[str] = set()
+        self._lock = asyncio.Lock()
+        self.connected = asyncio.Event()
+        self.messages_sent = 0
+
+    # --- public API used by the service --------------------------------------------------------
+
+    async def update(self, snapshot: PrinterSnapshot, display_name: str | None = None) -> None:
+        """A fresh poll: publish state (if changed), discovery (if changed), availability online."""
+        entry = self._printers.setdefault(snapshot.id, _Published())
+        entry.snapshot = snapshot
+        entry.display_name = display_name
+        entry.available = True
+        self._removed.discard(snapshot.id)
+        async with self._lock:
+            if self._client is not None:
+                await self._publish_printer(self._client, snapshot.id, entry, force=False)
+                await self._publish_inventory(self._client)
+
+    async def set_available(self, printer_id: str, available: bool) -> None:
+        entry = self._printers.setdefault(printer_id, _Published())
+        entry.available = available
+        async with self._lock:
+            if self._client is not None and entry.sent_available != available:
+                await self._send(
+                    self._client, self.topics.printer_availability(printer_id), _avail(available)
+                )
+                entry.sent_available = available
+
+    async def remove(self, printer_id: str) -> None:
+        """Forget a printer: its entities disappear from Home Assistant and its topics are cleared."""
+        self._printers.pop(printer_id, None)
+        self._removed.add(printer_id)
+        async with self._lock:
+            if self._client is not None:
+                await self._clear_printer(self._client, printer_id)
+                await self._publish_inventory(self._client)
+
+    # --- connection loop -----------------------------------------------------------------------
+
+    def _client_args(self) -> dict[str, Any]:
+        s = self.settings
+        args: dict[str, Any] = {
+            "hostname": s.host,
+            "port": s.port,
+            "identifier": s.client_id or f"printer-supplies-{self.topics.agent_id}",
+            "keepalive": s.keepalive,
+            "will": aiomqtt.Will(self.topics.agent_availability, OFFLINE, qos=1, retain=True),
+        }
+        if s.username:
+            args["username"] = s.username
+            args["password"] = s.password.get_secret_value() if s.password else None
+        if s.tls:
+            context = ssl.create_default_context(cafile=str(s.ca_file) if s.ca_file else None)
+            if s.cert_file:
+                context.load_cert_chain(str(s.cert_file), str(s.key_file) if s.key_file else None)
+            if s.tls_insecure:
+                context.check_hostname = False
+            args["tls_context"] = context
+        return args
+
+    async def run(self) -> None:
+        """Connect, publish, listen; reconnect with back-off until cancelled."""
+        delay = 1.0
+        while True:
+            try:
+                async with aiomqtt.Client(**self._client_args()) as client:
+                    _LOG.info("connected to MQTT broker %s:%s", self.settings.host, self.settings.port)
+                    delay = 1.0
+                    await self._on_connect(client)
+                    async for message in client.messages:
+                        await self._on_message(client, message)
+            except aiomqtt.MqttError as exc:
+                _LOG.warning(
+                    "MQTT broker %s:%s: %s; retrying in %.0f s",
+                    self.settings.host,
+                    self.settings.port,
+                    exc,
+                    delay,
+                )
+            finally:
+                self._client = None
+                self.connected.clear()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 60.0)
+
+    async def close(self) -> None:
+        """Say goodbye properly: the agent goes offline (retained), then disconnect."""
+        async with self._lock:
+            if self._client is not None:
+                with contextlib.suppress(aiomqtt.MqttError):
+                    await self._send(self._client, self.topics.agent_availability, OFFLINE)
+
+    async def _on_connect(self, client: aiomqtt.Client) -> None:
+        await client.subscribe(self.topics.ha_status, qos=1)
+        previous = await self._read_retained_inventory(client)
+        async with self._lock:
+            self._client = client
+            for stale in sorted(previous - set(self._printers)):
+                _LOG.info("removing printer %s that this agent no longer polls", stale)
+                await self._clear_printer(client, stale)
+            for printer_id, entry in list(self._printers.items()):
+                await self._publish_printer(client, printer_id, entry, force=True)
+            await self._publish_inventory(client)
+            await self._send(client, self.topics.agent_availability, ONLINE)
+        self.connected.set()
+
+    async def _read_retained_inventory(self, client: aiomqtt.Client) -> set[str]:
+        """The printer ids a previous run of this agent published (retained), to clean up removals."""
+        topic = self.topics.agent_printers
+        await client.subscribe(topic, qos=1)
+        found: set[str] = set()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(1.0):
+                async for message in client.messages:
+                    if message.topic.matches(topic):
+                        found = _parse_inventory(message.payload)
+                        break
+        await client.unsubscribe(topic)
+        return found
+
+    async def _on_message(self, client: aiomqtt.Client, message: aiomqtt.Message) -> None:
+        if message.topic.matches(self.topics.ha_status):
+            payload = message.payload.decode() if isinstance(message.payload, bytes) else str(message.payload)
+            if payload.strip().lower() == ONLINE:
+                _LOG.info("Home Assistant is online: announcing %d printers again", len(self._printers))
+                async with self._lock:
+                    for printer_id, entry in list(self._printers.items()):
+                        await self._publish_discovery(client, printer_id, entry, force=True)
+
+    # --- publishing ----------------------------------------------------------------------------
+
+    async def _send(
+        self, client: aiomqtt.Client, topic: str, payload: str | bytes, retain: bool = True
+    ) -> None:
+        await client.publish(topic, payload, qos=1, retain=retain)
+        self.messages_sent += 1
+
+    async def _publish_printer(
+        self, client: aiomqtt.Client, printer_id: str, entry: _Published, force: bool
+    ) -> None:
+        snapshot = entry.snapshot
+        if snapshot is not None:
+            state = _dumps(snapshot.to_json())
+            if force or state != entry.state:
+                await self._send(client, self.topics.printer_state(printer_id), state)
+                entry.state = state
+            await self._publish_discovery(client, printer_id, entry, force)
+        if entry.available is not None and (force or entry.sent_available != entry.available):
+            await self._send(client, self.topics.printer_availability(printer_id), _avail(entry.available))
+            entry.sent_available = entry.available
+
+    async def _publish_discovery(
+        self, client: aiomqtt.Client, printer_id: str, entry: _Published, force: bool
+    ) -> None:
+        if not self.settings.discovery or entry.snapshot is None:
+            return
+        payload = _dumps(ha_discovery.build(entry.snapshot, self.topics, entry.display_name))
+        if force or payload != entry.discovery:
+            await self._send(client, self.topics.discovery(printer_id), payload)
+            entry.discovery = payload
+
+    async def _publish_inventory(self, client: aiomqtt.Client) -> None:
+        await self._send(client, self.topics.agent_printers, _dumps(sorted(self._printers)))
+
+    async def _clear_printer(self, client: aiomqtt.Client, printer_id: str) -> None:
+        # An empty retained payload removes the device from Home Assistant and clears the topic.
+        await self._send(client, self.topics.discovery(printer_id), b"")
+        await self._send(client, self.topics.printer_state(printer_id), b"")
+        await self._send(client, self.topics.printer_availability(printer_id), b"")
+
+
+def _avail(available: bool) -> str:
+    return ONLINE if available else OFFLINE
+
+
+def _parse_inventory(payload: Any) -> set[str]:
+    try:
+        data = json.loads(payload)
+    except (TypeError, ValueError):
+        return set()
+    return {str(x) for x in data} if isinstance(data, list) else set()

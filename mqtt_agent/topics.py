@@ -1,0 +1,36 @@
+"""Every MQTT topic the agent uses, in one place (documented in docs/mqtt.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Topics:
+    base: str = "printer_supplies"
+    discovery_prefix: str = "homeassistant"
+    agent_id: str = "agent"
+
+    @property
+    def agent_availability(self) -> str:
+        """``online``/``offline`` (retained; ``offline`` is also the agent's last will)."""
+        return f"{self.base}/agent/{self.agent_id}/availability"
+
+    @property
+    def agent_printers(self) -> str:
+        """Retained JSON list of the printer ids this agent publishes (used to clean up removals)."""
+        return f"{self.base}/agent/{self.agent_id}/printers"
+
+    @property
+    def ha_status(self) -> str:
+        """Home Assistant's birth/last-will topic."""
+        return f"{self.discovery_prefix}/status"
+
+    def printer_state(self, printer_id: str) -> str:
+        return f"{self.base}/printer/{printer_id}/state"
+
+    def printer_availability(self, printer_id: str) -> str:
+        return f"{self.base}/printer/{printer_id}/availability"
+
+    def discovery(self, printer_id: str) -> str:
+        return f"{self.discovery_prefix}/device/printer_supplies_{printer_id}/config"
