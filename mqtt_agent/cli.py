@@ -51,6 +51,7 @@ def _add_snmp(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--v3-auth-key", help="SNMPv3 authentication pass phrase")
     group.add_argument("--v3-priv-protocol", help="des, aes, aes192, aes256")
     group.add_argument("--v3-priv-key", help="SNMPv3 privacy pass phrase")
+    group.add_argument("--v3-context", help="SNMPv3 context name")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -107,6 +108,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         "auth_key": getattr(args, "v3_auth_key", None),
         "priv_protocol": getattr(args, "v3_priv_protocol", None),
         "priv_key": getattr(args, "v3_priv_key", None),
+        "context": getattr(args, "v3_context", None),
     }
     snmp = {k: v for k, v in snmp.items() if v is not None}
     if snmp:

@@ -39,6 +39,7 @@ class SnmpSettings(BaseModel):
     auth_key: SecretStr | None = Field(None, description="SNMPv3 authentication pass phrase.")
     priv_protocol: str = Field("aes", description=f"SNMPv3 privacy protocol: {', '.join(PRIV_PROTOCOLS)}.")
     priv_key: SecretStr | None = Field(None, description="SNMPv3 privacy pass phrase.")
+    context: str = Field("", description="SNMPv3 context name (empty: the default context).")
 
     @field_validator("version", mode="before")
     @classmethod
@@ -176,7 +177,7 @@ class Settings(BaseSettings):
         except ValidationError as exc:
             raise ConfigError(format_validation_error(exc, prefix=f"printers[{printer.host}].snmp")) from exc
         host, port = split_host_port(printer.host, merged.port)
-        return SnmpTarget(host, port, merged.auth(), merged.timeout, merged.retries)
+        return SnmpTarget(host, port, merged.auth(), merged.timeout, merged.retries, merged.context)
 
 
 def _plain(model: BaseModel) -> dict[str, Any]:

@@ -124,7 +124,7 @@ class PrinterSnapshot:
     counters: dict[str, int]
     counter_unit: str | None
     alerts: list[Alert]
-    uptime: int | None = None  # seconds
+    uptime: int | None = None  # seconds; not in the JSON, which is published only when it changes
     context: str | None = None  # SNMP context the Printer-MIB answered in, when not the default
 
     def to_json(self) -> dict[str, Any]:
@@ -145,6 +145,5 @@ class PrinterSnapshot:
             "counters": dict(self.counters),
             "counter_unit": self.counter_unit,
             "alerts": [asdict(a) for a in self.alerts],
-            "uptime": self.uptime,
         }
         return body

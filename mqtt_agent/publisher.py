@@ -120,9 +120,16 @@ class Publisher:
                 async with aiomqtt.Client(**self._client_args()) as client:
                     _LOG.info("connected to MQTT broker %s:%s", self.settings.host, self.settings.port)
                     delay = 1.0
-                    await self._on_connect(client)
-                    async for message in client.messages:
-                        await self._on_message(client, message)
+                    try:
+                        await self._on_connect(client)
+                        async for message in client.messages:
+                            await self._on_message(client, message)
+                    except asyncio.CancelledError:
+                        # Shutting down: say so (retained) before the connection closes cleanly.
+                        with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
+                            async with asyncio.timeout(2):
+                                await self._send(client, self.topics.agent_availability, OFFLINE)
+                        raise
             except aiomqtt.MqttError as exc:
                 _LOG.warning(
                     "MQTT broker %s:%s: %s; retrying in %.0f s",
@@ -136,13 +143,6 @@ class Publisher:
                 self.connected.clear()
             await asyncio.sleep(delay)
             delay = min(delay * 2, 60.0)
-
-    async def close(self) -> None:
-        """Say goodbye properly: the agent goes offline (retained), then disconnect."""
-        async with self._lock:
-            if self._client is not None:
-                with contextlib.suppress(aiomqtt.MqttError):
-                    await self._send(self._client, self.topics.agent_availability, OFFLINE)
 
     async def _on_connect(self, client: aiomqtt.Client) -> None:
         await client.subscribe(self.topics.ha_status, qos=1)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from .config import Settings
@@ -47,8 +46,6 @@ class Agent:
         try:
             await asyncio.gather(publisher, poller)
         finally:
-            with contextlib.suppress(Exception):
-                await self.publisher.close()
             for task in (poller, publisher):
                 task.cancel()
             await asyncio.gather(poller, publisher, return_exceptions=True)
