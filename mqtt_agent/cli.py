@@ -183,7 +183,7 @@ async def _run(settings: Settings) -> int:
 
 async def _poll(settings: Settings, host: str, as_json: bool, out: Console, err: Console) -> int:
     from .reader import PrinterReader
-    from .snmp import SnmpClient, SnmpTarget
+    from .snmp import SnmpClient
 
     name, port = split_host_port(host, settings.snmp.port)
     target = settings.printer_target(_printer_entry(name, port))
@@ -209,7 +209,7 @@ async def _poll(settings: Settings, host: str, as_json: bool, out: Console, err:
 def _printer_entry(host: str, port: int) -> Any:
     from .config import PrinterSettings
 
-    return PrinterSettings(host=host, snmp={"port": port})
+    return PrinterSettings(host=host, name=None, snmp={"port": port})
 
 
 def _list(settings: Settings, as_json: bool, out: Console) -> int:

@@ -8,6 +8,7 @@ available. Results go to a listener, so the poller knows nothing of MQTT.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -168,7 +169,5 @@ class Poller:
                 await self.on_cycle(report)
             remaining = self.interval - (time.monotonic() - started)
             if remaining > 0:
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=remaining)
-                except TimeoutError:
-                    pass

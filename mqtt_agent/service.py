@@ -6,7 +6,7 @@ import asyncio
 import logging
 
 from .config import Settings
-from .poller import PollResult, Poller
+from .poller import Poller, PollResult
 from .publisher import Publisher
 from .snmp import SnmpClient
 

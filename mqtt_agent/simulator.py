@@ -84,6 +84,7 @@ class SimPrinter:
     alert_events: int = 0
     alerts: list[tuple[int, int, int, str]] = field(default_factory=list)  # (code, group, index, text)
     offline: bool = False
+    printer_mib: bool = True  # False: a host with no Printer-MIB at all (a server, a router)
 
     # --- behaviour -----------------------------------------------------------------------------
 
@@ -221,6 +222,8 @@ class SimPrinter:
 
     def snmprec(self) -> str:
         records = self.records()
+        if not self.printer_mib:
+            records = {o: v for o, v in records.items() if not o.startswith(mib.PRINTER_MIB + ".")}
         lines = [f"{oid}|{tag}|{value}" for oid, (tag, value) in records.items()]
         lines.sort(key=lambda line: tuple(int(p) for p in line.split("|", 1)[0].split(".")))
         return "\n".join(lines) + "\n"

@@ -10,12 +10,12 @@ result instead of being returned as sentinel objects.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from pyasn1.type import univ
 from pysnmp.hlapi.v3arch.asyncio import (
     CommunityData,
     ContextData,
@@ -29,7 +29,6 @@ from pysnmp.hlapi.v3arch.asyncio import (
     next_cmd,
 )
 from pysnmp.hlapi.v3arch.asyncio import auth as usm
-from pyasn1.type import univ
 from pysnmp.proto import rfc1902, rfc1905
 
 from .errors import SnmpError, SnmpTimeout

@@ -10,13 +10,12 @@ from typing import Any
 
 import aiomqtt
 import pytest
+from conftest import sim_network
 
 from mqtt_agent.config import MqttSettings, PrinterSettings, Settings
 from mqtt_agent.service import Agent
 from mqtt_agent.simulator import SimPrinter, SnmpSimulator, demo_fleet
 from mqtt_agent.topics import Topics
-
-from conftest import sim_network
 
 BASE = "ps_test"
 
@@ -35,7 +34,9 @@ class Recorder:
             await client.subscribe("#", qos=1)
             self._ready.set()
             async for message in client.messages:
-                payload = message.payload if isinstance(message.payload, bytes) else str(message.payload).encode()
+                payload = (
+                    message.payload if isinstance(message.payload, bytes) else str(message.payload).encode()
+                )
                 self.messages.append((str(message.topic), payload, bool(message.retain)))
 
     async def start(self) -> None:
@@ -184,7 +185,9 @@ async def test_changed_level_is_published(broker, fleet) -> None:
         sim.write(printers[0])
         await agent.poller.poll_all()
         state = json.loads(
-            await recorder.wait_for(t.printer_state(pid), lambda p: json.loads(p)["supplies"][0]["level"] == 3)
+            await recorder.wait_for(
+                t.printer_state(pid), lambda p: json.loads(p)["supplies"][0]["level"] == 3
+            )
         )
         assert state["supplies"][0]["percent"] == 3
         assert state["supplies"][0]["state"] == "low"
