@@ -100,6 +100,7 @@ class StaticData:
     alerts: list[Alert] = field(default_factory=list)
     status_fingerprint: tuple[object, ...] = ()
     level_keys: frozenset[str] = frozenset()  # supply rows that had a level when the tables were read
+    counter_oids: tuple[str, ...] = ()  # vendor page-counter OIDs this printer answered
 
 
 class PrinterReader:
@@ -207,6 +208,11 @@ class PrinterReader:
             read_at=time.monotonic(),
             level_keys=frozenset(tables[mib.PRT_SUPPLY_LEVEL]),
         )
+        # Only ask every poll for the vendor counters this printer actually has.
+        wanted = [o for oids in vendor_oids(enterprise).counters.values() for o in oids]
+        if wanted:
+            present = await self.client.get(target, wanted)
+            static.counter_oids = tuple(o for o in wanted if o in present)
         static.alerts = await self._read_alerts(static)
         return static
 
@@ -235,8 +241,7 @@ class PrinterReader:
         oids += [f"{mib.PRT_INPUT_CURRENT_LEVEL}.{row.key}" for row in static.trays]
         oids += [f"{mib.PRT_INPUT_STATUS}.{row.key}" for row in static.trays]
         oids += [f"{mib.PRT_MARKER_LIFE_COUNT}.{m}" for m in static.markers]
-        for counter_oids in vendor_oids(static.enterprise).counters.values():
-            oids += counter_oids
+        oids += static.counter_oids
         if static.enterprise == 2435:
             oids += brother.BLOB_OIDS
         return oids
