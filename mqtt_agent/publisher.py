@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +38,7 @@ class _Published:
     sent_available: bool | None = None
     snapshot: PrinterSnapshot | None = None
     display_name: str | None = None
+    key: str | None = None  # the configured address ("host:port") this printer is polled at
 
 
 def _dumps(payload: Any) -> str:
@@ -55,14 +57,22 @@ class Publisher:
         self._lock = asyncio.Lock()
         self.connected = asyncio.Event()
         self.messages_sent = 0
+        # Printers a previous run published, {id: configured address}; kept until proven stale.
+        self._previous: dict[str, str] = {}
+        self._inventory_sent: str | None = None
+        # Which configured addresses exist; set by the service (default: keep everything).
+        self.configured_keys: Callable[[], set[str]] | None = None
 
     # --- public API used by the service --------------------------------------------------------
 
-    async def update(self, snapshot: PrinterSnapshot, display_name: str | None = None) -> None:
+    async def update(
+        self, snapshot: PrinterSnapshot, display_name: str | None = None, key: str | None = None
+    ) -> None:
         """A fresh poll: publish state (if changed), discovery (if changed), availability online."""
         entry = self._printers.setdefault(snapshot.id, _Published())
         entry.snapshot = snapshot
         entry.display_name = display_name
+        entry.key = key or f"{snapshot.host}:{snapshot.port}"
         entry.available = True
         self._removed.discard(snapshot.id)
         async with self._lock:
@@ -83,6 +93,7 @@ class Publisher:
     async def remove(self, printer_id: str) -> None:
         """Forget a printer: its entities disappear from Home Assistant and its topics are cleared."""
         self._printers.pop(printer_id, None)
+        self._previous.pop(printer_id, None)
         self._removed.add(printer_id)
         async with self._lock:
             if self._client is not None:
@@ -149,20 +160,29 @@ class Publisher:
         previous = await self._read_retained_inventory(client)
         async with self._lock:
             self._client = client
-            for stale in sorted(previous - set(self._printers)):
-                _LOG.info("removing printer %s that this agent no longer polls", stale)
-                await self._clear_printer(client, stale)
+            self._inventory_sent = None
+            configured = self.configured_keys() if self.configured_keys is not None else None
+            self._previous = {}
+            for printer_id, key in sorted(previous.items()):
+                if printer_id in self._printers:
+                    continue
+                if configured is not None and key not in configured:
+                    # Still configured printers keep their device even while they do not answer.
+                    _LOG.info("removing printer %s (%s): no longer configured", printer_id, key)
+                    await self._clear_printer(client, printer_id)
+                else:
+                    self._previous[printer_id] = key
             for printer_id, entry in list(self._printers.items()):
                 await self._publish_printer(client, printer_id, entry, force=True)
             await self._publish_inventory(client)
             await self._send(client, self.topics.agent_availability, ONLINE)
         self.connected.set()
 
-    async def _read_retained_inventory(self, client: aiomqtt.Client) -> set[str]:
-        """The printer ids a previous run of this agent published (retained), to clean up removals."""
+    async def _read_retained_inventory(self, client: aiomqtt.Client) -> dict[str, str]:
+        """The printers a previous run of this agent published (retained), to clean up removals."""
         topic = self.topics.agent_printers
         await client.subscribe(topic, qos=1)
-        found: set[str] = set()
+        found: dict[str, str] = {}
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(1.0):
                 async for message in client.messages:
@@ -214,7 +234,14 @@ class Publisher:
             entry.discovery = payload
 
     async def _publish_inventory(self, client: aiomqtt.Client) -> None:
-        await self._send(client, self.topics.agent_printers, _dumps(sorted(self._printers)))
+        inventory = dict(self._previous)
+        inventory.update({pid: entry.key or "" for pid, entry in self._printers.items()})
+        for gone in self._removed:
+            inventory.pop(gone, None)
+        payload = _dumps(dict(sorted(inventory.items())))
+        if payload != self._inventory_sent:
+            await self._send(client, self.topics.agent_printers, payload)
+            self._inventory_sent = payload
 
     async def _clear_printer(self, client: aiomqtt.Client, printer_id: str) -> None:
         # An empty retained payload removes the device from Home Assistant and clears the topic.
@@ -227,9 +254,12 @@ def _avail(available: bool) -> str:
     return ONLINE if available else OFFLINE
 
 
-def _parse_inventory(payload: Any) -> set[str]:
+def _parse_inventory(payload: Any) -> dict[str, str]:
+    """``{printer id: configured address}``; anything else (garbage, old formats) means nothing known."""
     try:
         data = json.loads(payload)
     except (TypeError, ValueError):
-        return set()
-    return {str(x) for x in data} if isinstance(data, list) else set()
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {str(k): str(v) for k, v in data.items()}

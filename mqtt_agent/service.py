@@ -30,13 +30,14 @@ class Agent:
         )
         for printer in settings.printers:
             self.poller.add(settings.printer_target(printer), printer.name)
+        self.publisher.configured_keys = lambda: set(self.poller.printers)
 
     async def _on_result(self, result: PollResult) -> None:
         printer = result.printer
         if result.snapshot is not None:
             if result.became_available and printer.polls > 1:
                 _LOG.info("%s (%s) answers again", printer.key, result.snapshot.id)
-            await self.publisher.update(result.snapshot, printer.name)
+            await self.publisher.update(result.snapshot, printer.name, printer.key)
         elif printer.printer_id is not None and result.became_unavailable:
             await self.publisher.set_available(printer.printer_id, False)
 
