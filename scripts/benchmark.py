@@ -29,7 +29,9 @@ def rss_mb() -> float:
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--printers", type=int, default=100)
     parser.add_argument("--cycles", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=64)
@@ -64,9 +66,9 @@ async def main() -> None:
             for polled, sim_printer in zip(poller.printers.values(), fleet, strict=True):
                 model = sim_printer.name.split("-")[0]
                 traffic = polled.reader.last_poll_traffic
-                per_model[f"{model} ({len(sim_printer.supplies)} supplies, {len(sim_printer.trays)} trays)"].append(
-                    traffic.bytes_total
-                )
+                per_model[
+                    f"{model} ({len(sim_printer.supplies)} supplies, {len(sim_printer.trays)} trays)"
+                ].append(traffic.bytes_total)
             print(
                 f"cycle: {report.ok}/{report.printers} ok in {report.seconds:.2f} s, "
                 f"{report.traffic.bytes_total / report.printers:.0f} bytes and "
