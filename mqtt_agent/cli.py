@@ -47,11 +47,11 @@ def _add_snmp(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--timeout", type=float, help="seconds per request (default 2)")
     group.add_argument("--retries", type=int, help="retries after a timeout (default 1)")
     group.add_argument("--v3-user", help="SNMPv3 user")
-    group.add_argument("--v3-auth-protocol", help="md5, sha, sha224, sha256, sha384, sha512")
+    group.add_argument("--v3-auth-protocol", help="none, md5, sha, sha224, sha256, sha384, sha512")
     group.add_argument("--v3-auth-key", help="SNMPv3 authentication pass phrase")
-    group.add_argument("--v3-priv-protocol", help="des, aes, aes192, aes256")
+    group.add_argument("--v3-priv-protocol", help="none, des, aes, aes128, aes192, aes256")
     group.add_argument("--v3-priv-key", help="SNMPv3 privacy pass phrase")
-    group.add_argument("--v3-context", help="SNMPv3 context name")
+    group.add_argument("--context", help="SNMP context (v3 context name; v1/v2c: community@context)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -108,7 +108,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         "auth_key": getattr(args, "v3_auth_key", None),
         "priv_protocol": getattr(args, "v3_priv_protocol", None),
         "priv_key": getattr(args, "v3_priv_key", None),
-        "context": getattr(args, "v3_context", None),
+        "context": getattr(args, "context", None),
     }
     snmp = {k: v for k, v in snmp.items() if v is not None}
     if snmp:
@@ -209,7 +209,7 @@ async def _poll(settings: Settings, host: str, as_json: bool, out: Console, err:
 def _printer_entry(host: str, port: int) -> Any:
     from .config import PrinterSettings
 
-    return PrinterSettings(host=host, name=None, snmp={"port": port})
+    return PrinterSettings.model_validate({"host": host, "snmp": {"port": port}})
 
 
 def _list(settings: Settings, as_json: bool, out: Console) -> int:

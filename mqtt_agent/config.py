@@ -39,7 +39,9 @@ class SnmpSettings(BaseModel):
     auth_key: SecretStr | None = Field(None, description="SNMPv3 authentication pass phrase.")
     priv_protocol: str = Field("aes", description=f"SNMPv3 privacy protocol: {', '.join(PRIV_PROTOCOLS)}.")
     priv_key: SecretStr | None = Field(None, description="SNMPv3 privacy pass phrase.")
-    context: str = Field("", description="SNMPv3 context name (empty: the default context).")
+    context: str = Field(
+        "", description="SNMP context: the v3 context name; over v1/v2c sent as `community@context`."
+    )
 
     @field_validator("version", mode="before")
     @classmethod
@@ -62,7 +64,7 @@ class SnmpSettings(BaseModel):
 
     def auth(self) -> SnmpAuth:
         if self.version == "3" and not self.user:
-            raise ConfigError("snmp.user: SNMPv3 needs a user name")
+            raise ConfigError("user: SNMPv3 needs a user name")
         return SnmpAuth(
             version=self.version,
             community=self.community.get_secret_value(),
@@ -74,6 +76,29 @@ class SnmpSettings(BaseModel):
         )
 
 
+class SnmpOverrides(BaseModel):
+    """Per-printer SNMP settings: any key of `snmp`, only those that differ from the defaults."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: Literal["1", "2c", "3"] | None = None
+    community: SecretStr | None = None
+    port: int | None = Field(None, ge=1, le=65535)
+    timeout: float | None = Field(None, gt=0, le=60)
+    retries: int | None = Field(None, ge=0, le=10)
+    user: str | None = None
+    auth_protocol: str | None = None
+    auth_key: SecretStr | None = None
+    priv_protocol: str | None = None
+    priv_key: SecretStr | None = None
+    context: str | None = None
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_text(cls, value: Any) -> Any:
+        return str(value).lower().removeprefix("v") if value is not None else value
+
+
 class PrinterSettings(BaseModel):
     """A printer to watch, by IP address or DNS name."""
 
@@ -81,7 +106,10 @@ class PrinterSettings(BaseModel):
 
     host: str = Field(description="IP address or DNS name; `host:port` is accepted too.")
     name: str | None = Field(None, description="Display name; defaults to the printer's model.")
-    snmp: dict[str, Any] = Field(default_factory=dict, description="Overrides of the `snmp` defaults.")
+    snmp: SnmpOverrides = Field(
+        default_factory=SnmpOverrides,
+        description="Overrides of the `snmp` defaults for this printer.",
+    )
 
     @field_validator("host")
     @classmethod
@@ -149,8 +177,8 @@ class Settings(BaseSettings):
     low_threshold: int = Field(10, ge=1, le=90, description="Percent at or below which a supply is `low`.")
     data_dir: Path = Field(Path("data"), description="Folder for the agent's own files.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
-    snmp: SnmpSettings = Field(default_factory=SnmpSettings)  # type: ignore[arg-type]
-    mqtt: MqttSettings = Field(default_factory=MqttSettings)  # type: ignore[arg-type]
+    snmp: SnmpSettings = Field(default_factory=SnmpSettings)
+    mqtt: MqttSettings = Field(default_factory=MqttSettings)
     printers: list[PrinterSettings] = Field(default_factory=list, description="Printers to poll.")
 
     @field_validator("log_level", mode="before")
@@ -172,12 +200,17 @@ class Settings(BaseSettings):
 
     def printer_target(self, printer: PrinterSettings) -> SnmpTarget:
         """The SNMP target of a printer: defaults, then the printer's own overrides."""
+        prefix = f"printers[{printer.host}].snmp"
+        overrides = {k: v for k, v in _plain(printer.snmp).items() if v is not None}
         try:
-            merged = SnmpSettings.model_validate({**_plain(self.snmp), **printer.snmp})
+            merged = SnmpSettings.model_validate({**_plain(self.snmp), **overrides})
+            auth = merged.auth()
         except ValidationError as exc:
-            raise ConfigError(format_validation_error(exc, prefix=f"printers[{printer.host}].snmp")) from exc
+            raise ConfigError(format_validation_error(exc, prefix=prefix)) from exc
+        except ConfigError as exc:
+            raise ConfigError(f"{prefix}.{exc}") from exc
         host, port = split_host_port(printer.host, merged.port)
-        return SnmpTarget(host, port, merged.auth(), merged.timeout, merged.retries, merged.context)
+        return SnmpTarget(host, port, auth, merged.timeout, merged.retries, merged.context)
 
 
 def _plain(model: BaseModel) -> dict[str, Any]:

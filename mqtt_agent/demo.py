@@ -125,7 +125,7 @@ async def run_demo(settings: Settings, args: argparse.Namespace, out: Console) -
                 "mqtt": mqtt,
                 "poll_interval": args.poll_interval,
                 "printers": [
-                    PrinterSettings(host=f"{p.address}:{p.port}", name=None, snmp={}) for p in fleet
+                    PrinterSettings.model_validate({"host": f"{p.address}:{p.port}"}) for p in fleet
                 ],
             }
         )

@@ -100,7 +100,8 @@ def discovery_payload(
     if ident.mac:
         device["cns"] = [["mac", ident.mac]]
     if snapshot.port == 161:
-        device["cu"] = f"http://{snapshot.host}/"
+        host = f"[{snapshot.host}]" if ":" in snapshot.host else snapshot.host
+        device["cu"] = f"http://{host}/"
     device = {k: v for k, v in device.items() if v is not None}
 
     components: dict[str, dict[str, Any]] = {}

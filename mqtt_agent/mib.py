@@ -234,6 +234,7 @@ ALERT_TRAINING_LEVELS: dict[int, str] = {
 # prtAlertGroup: the table a row's groupIndex points into (PrtAlertGroupTC).
 ALERT_GROUPS: dict[int, str] = {
     1: "other",
+    2: "unknown",
     3: "host_resources_mib_storage_table",
     4: "host_resources_mib_device_table",
     5: "general_printer",
@@ -250,10 +251,10 @@ ALERT_GROUPS: dict[int, str] = {
     16: "console_display_buffer",
     17: "console_lights",
     18: "alert",
-    30: "finDevice",
-    31: "finSupply",
-    32: "finSupplyMediaInput",
-    33: "finAttribute",
+    30: "fin_device",
+    31: "fin_supply",
+    32: "fin_supply_media_input",
+    33: "fin_attribute",
 }
 ALERT_GROUP_INPUT = 8
 ALERT_GROUP_SUPPLIES = 11

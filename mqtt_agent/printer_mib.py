@@ -85,8 +85,9 @@ def supply_kind(type_code: int | None, description: str) -> SupplyKind:
 
 # Phrases before single words: "light cyan" is not "cyan". Latin words match on word boundaries.
 _COLOR_WORDS: tuple[tuple[str, str], ...] = (
-    ("photo_black", r"photo ?black|photo ?schwarz|noir photo|\bpk\b"),
-    ("matte_black", r"matte? ?black|matt ?schwarz|noir mat|\bmk\b"),
+    # "PK"/"MK" alone are Epson photo/matte black; "PK-3010S", "MK-3130" are Kyocera/UTAX part numbers.
+    ("photo_black", r"photo ?black|photo ?schwarz|noir photo|\bpk\b(?!-)"),
+    ("matte_black", r"matte? ?black|matt ?schwarz|noir mat|\bmk\b(?!-)"),
     ("light_cyan", r"light ?cyan|photo ?cyan|hell ?cyan|cyan clair"),
     ("light_magenta", r"light ?magenta|vivid ?light ?magenta|photo ?magenta|hell ?magenta|magenta clair"),
     ("light_black", r"light ?black|gr[ae]y|grau|gris"),
@@ -153,6 +154,8 @@ def clean_description(text: str) -> tuple[str, str | None]:
     match = _PN_SUFFIX.search(text)
     if match:
         part = match.group(1).strip()
+        if part.lower() in {"unknown", "n/a", "none"}:  # Xerox: "Fuser, PN unknown;SNunknown"
+            part = None
         text = text[: match.start()].strip()
     text = _SN_SUFFIX.sub("", text)
     text = _VENDOR_SUFFIX.sub("", text).strip()

@@ -63,7 +63,7 @@ ALERT_COLUMNS = (
     mib.PRT_ALERT_DESCRIPTION,
     mib.PRT_ALERT_TIME,
 )
-# Contexts tried, in order, when the default context has no Printer-MIB (HP Jetdirect cards).
+# Contexts tried, in order, when an HP device's default context has no Printer-MIB (Jetdirect cards).
 FALLBACK_CONTEXTS = ("Jetdirect",)
 
 _SLUG = re.compile(r"[^a-z0-9]+")
@@ -158,7 +158,7 @@ class PrinterReader:
 
         context = ""
         tables = await self.client.walk(target, SUPPLY_COLUMNS + (mib.PRT_COLORANT_VALUE,) + MARKER_COLUMNS)
-        if not tables[mib.PRT_SUPPLY_LEVEL] and not tables[mib.PRT_SUPPLY_DESCRIPTION]:
+        if not tables[mib.PRT_SUPPLY_LEVEL] and not tables[mib.PRT_SUPPLY_DESCRIPTION] and enterprise == 11:
             for candidate in FALLBACK_CONTEXTS:
                 try:
                     alt = await self.client.walk(
@@ -314,6 +314,8 @@ class PrinterReader:
             marking: brother.Marking | None = (
                 "toner" if "toner" in kinds else "ink" if "ink" in kinds else None
             )
+            if static.identity.device_id:
+                values[brother.BROTHER_DEVICE_ID_OID] = static.identity.device_id
             private = brother.decode_blobs(values, marking=marking)
             if private is not None:
                 supplies = self._merge_brother(supplies, private)
@@ -369,20 +371,17 @@ class PrinterReader:
             if item.percent is None:
                 continue
             lvl = supply_level(item.percent, 100, False, self.low_threshold)
-            match = next(
-                (
-                    i
-                    for i, s in enumerate(merged)
-                    if s.kind == item.kind
-                    and (s.color == item.color or s.color is None)
-                    and s.source != "brother_private"
-                ),
-                None,
-            )
-            if match is not None:
-                if merged[match].percent is None:
-                    merged[match] = replace(
-                        merged[match], percent=lvl.percent, state=lvl.state, source="brother_private"
+            candidates = [
+                i
+                for i, s in enumerate(merged)
+                if s.kind == item.kind and s.color in (item.color, None) and s.source != "brother_private"
+            ]
+            if candidates:
+                # Fill in the first matching row that lacks a number; rows that have one keep it.
+                gap = next((i for i in candidates if merged[i].percent is None), None)
+                if gap is not None:
+                    merged[gap] = replace(
+                        merged[gap], percent=lvl.percent, state=lvl.state, source="brother_private"
                     )
                 continue
             merged.append(
@@ -415,10 +414,10 @@ def _apply_alerts(supplies: list[Supply], active: list[Alert]) -> list[Supply]:
     result = []
     for supply in supplies:
         codes = by_key.get(supply.key, set())
-        if supply.state in ("some_remaining", "unknown", "ok") and codes:
-            if codes & mib.SUPPLY_EMPTY_ALERT_CODES:
-                supply = replace(supply, state="full" if supply.receptacle else "empty")
-            elif codes & mib.SUPPLY_LOW_ALERT_CODES:
-                supply = replace(supply, state="nearly_full" if supply.receptacle else "low")
+        # The printer's own alert wins when it is worse than what the level says.
+        if codes & mib.SUPPLY_EMPTY_ALERT_CODES:
+            supply = replace(supply, state="full" if supply.receptacle else "empty")
+        elif codes & mib.SUPPLY_LOW_ALERT_CODES and supply.state in ("some_remaining", "unknown", "ok"):
+            supply = replace(supply, state="nearly_full" if supply.receptacle else "low")
         result.append(supply)
     return result

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import mib
+from .errors import AgentError
 
 # snmprec type tags
 INT, OCTETS, HEX, OID, COUNTER32, GAUGE32, TICKS = "2", "4", "4x", "6", "65", "66", "67"
@@ -123,12 +124,13 @@ class SimPrinter:
             if supply.level < 0 or supply.max_capacity <= 0:
                 continue
             percent = supply.level * 100 // max(1, supply.max_capacity)
+            ink = supply.type_code in (5, 6, 8)
             if supply.receptacle and percent <= 10:
-                wanted.append((1107, 11, index, f"{supply.description} almost full"))
+                wanted.append((1108 if ink else 1107, 11, index, f"{supply.description} almost full"))
             elif not supply.receptacle and supply.level == 0:
-                wanted.append((1101, 11, index, f"{supply.description} empty"))
+                wanted.append((1102 if ink else 1101, 11, index, f"{supply.description} empty"))
             elif not supply.receptacle and percent <= 10:
-                wanted.append((1104, 11, index, f"{supply.description} low"))
+                wanted.append((1105 if ink else 1104, 11, index, f"{supply.description} low"))
         if wanted != self.alerts:
             self.alerts = wanted
             self.alert_events += 1
@@ -438,12 +440,12 @@ class SnmpSimulator:
                         err = (
                             self.process.stderr.read().decode(errors="replace") if self.process.stderr else ""
                         )
-                        raise RuntimeError(f"snmpsim exited: {err[-2000:]}")
+                        raise AgentError(f"snmpsim exited: {err[-2000:]}")
                     with contextlib.suppress(Exception):
                         if await client.get(target, [mib.SYS_DESCR]):
                             break
                     if time.monotonic() > deadline:
-                        raise TimeoutError(f"simulated printer {printer.address} did not come up")
+                        raise AgentError(f"simulated printer {printer.address} did not come up")
                     await asyncio.sleep(0.2)
         finally:
             client.close()

@@ -292,6 +292,13 @@ def build_identity(values: Mapping[str, SnmpValue], device_index: int) -> Identi
     if not serial and sys_descr:
         match = _DESCR_SERIAL.search(sys_descr)
         serial = match.group(1) if match else None
+    if model and serial:
+        # Lexmark-built printers (Dell, Toshiba) append service tag and engine firmware to
+        # hrDeviceDescr: "Dell S5830dn 7XQ1R92 LW62.DN4.P636" with serial "7XQ1R92-132-13".
+        words = model.split()
+        tag = serial.split("-")[0]
+        if len(tag) >= 5 and tag in words[1:]:
+            model = " ".join(words[: words.index(tag)])
 
     firmware = _first_text(values, oids.firmware, None)
     source = firmware or sys_descr or ""

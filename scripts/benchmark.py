@@ -54,7 +54,8 @@ async def main() -> None:
             poller.add(SnmpTarget(printer.address, printer.port, timeout=5, retries=1))
         first = await poller.poll_all()
         print(
-            f"first cycle (identity + tables + levels): {first.ok}/{first.printers} ok in {first.seconds:.2f} s, "
+            f"first cycle (identity + tables + levels): {first.ok}/{first.printers} ok "
+            f"in {first.seconds:.2f} s, "
             f"{first.traffic.bytes_total / first.printers:.0f} bytes and "
             f"{first.traffic.requests / first.printers:.1f} requests per printer"
         )
