@@ -376,8 +376,14 @@ def demo_fleet(count: int = len(FLEET_MODELS), network: str = "127.77.0") -> lis
 class SnmpSimulator:
     """Runs snmpsim for a fleet; rewrite a printer's file with :meth:`write` after changing it."""
 
-    def __init__(self, printers: list[SimPrinter], workdir: Path | None = None) -> None:
+    def __init__(
+        self, printers: list[SimPrinter], workdir: Path | None = None, v3: dict[str, str] | None = None
+    ) -> None:
+        """``v3`` adds an SNMPv3 user to every engine: keys ``user``, ``auth_key``, ``auth_proto``
+        (SHA, MD5, SHA256 …), ``priv_key``, ``priv_proto`` (AES, DES …). Over v3 the data file is
+        chosen by context name: ask for context ``public``."""
         self.printers = printers
+        self.v3 = v3
         self._tmp = None if workdir else tempfile.TemporaryDirectory(prefix="printer-sim-")
         self.workdir = workdir or Path(self._tmp.name)  # type: ignore[union-attr]
         self.process: subprocess.Popen[bytes] | None = None
@@ -411,8 +417,16 @@ class SnmpSimulator:
         cache.mkdir(parents=True, exist_ok=True)
         args = [exe, f"--cache-dir={cache}", "--log-level=error", "--logging-method=null"]
         for printer in self.printers:
+            args += ["--v3-engine-id=auto"]
+            if self.v3:
+                args += [
+                    f"--v3-user={self.v3['user']}",
+                    f"--v3-auth-key={self.v3['auth_key']}",
+                    f"--v3-auth-proto={self.v3.get('auth_proto', 'SHA')}",
+                    f"--v3-priv-key={self.v3['priv_key']}",
+                    f"--v3-priv-proto={self.v3.get('priv_proto', 'AES')}",
+                ]
             args += [
-                "--v3-engine-id=auto",
                 f"--data-dir={self.data_dir(printer)}",
                 f"--agent-udpv4-endpoint={printer.address}:{printer.port}",
             ]

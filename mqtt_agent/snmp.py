@@ -61,6 +61,16 @@ MAX_GET_VARBINDS = 24
 BULK_VARBINDS = 48
 IPV4_UDP_HEADERS = 28  # bytes each datagram costs on the wire beyond the SNMP message
 
+# pysnmp's SNMPv3 report texts, said the way an admin can act on them.
+_V3_ERRORS = (
+    ("wrong snmp pdu digest", "SNMPv3 authentication failed: wrong auth key or protocol"),
+    ("unknown usm user", "SNMPv3 user unknown to the printer"),
+    ("unsupported security level", "the printer does not support this SNMPv3 security level"),
+    ("decryption error", "SNMPv3 decryption failed: wrong privacy key or protocol"),
+    ("ciphering services not available", "SNMPv3 privacy needs the 'cryptography' package"),
+    ("not in time window", "SNMPv3 time window mismatch (clock or engine boots)"),
+)
+
 
 @dataclass(frozen=True, slots=True)
 class SnmpAuth:
@@ -246,8 +256,12 @@ class SnmpClient:
         if indication is None:
             return
         text = str(indication)
-        if "timeout" in text.lower() or "timed out" in text.lower():
+        lowered = text.lower()
+        if "timeout" in lowered or "timed out" in lowered:
             raise SnmpTimeout(f"{target.label}: no SNMP response ({target.auth.describe()})")
+        for needle, meaning in _V3_ERRORS:
+            if needle in lowered:
+                raise SnmpError(f"{target.label}: {meaning} ({target.auth.describe()})")
         raise SnmpError(f"{target.label}: {text}")
 
     async def get(self, target: SnmpTarget, oids: Iterable[str]) -> dict[str, SnmpValue]:

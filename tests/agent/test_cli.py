@@ -166,3 +166,56 @@ def test_demo_runs_and_publishes(broker: tuple[str, int]) -> None:
     states = [t for t in found if t.startswith("demo_test/printer/") and t.endswith("/state")]
     assert len(states) == 5
     assert len([t for t in found if t.startswith("homeassistant/device/")]) == 5
+
+
+@pytest.fixture(scope="module")
+def v3_printer() -> Iterator[SimPrinter]:
+    import asyncio
+
+    printer = demo_fleet(1, sim_network().rsplit(".", 1)[0] + ".240")[0]
+    sim = SnmpSimulator(
+        [printer],
+        v3={"user": "monitor", "auth_key": "auth-Secret-1", "priv_key": "priv-Secret-2"},
+    )
+    sim.start()
+    try:
+        asyncio.run(sim.wait_ready())  # v2c still answers: readiness is checked that way
+        yield printer
+    finally:
+        sim.stop()
+
+
+def test_poll_snmpv3_auth_priv(v3_printer: SimPrinter) -> None:
+    common = ["--snmp-version", "3", "--v3-user", "monitor", "--context", "public", "--json"]
+    good = agent(
+        "poll",
+        f"{v3_printer.address}:{v3_printer.port}",
+        *common,
+        "--v3-auth-protocol",
+        "sha",
+        "--v3-auth-key",
+        "auth-Secret-1",
+        "--v3-priv-protocol",
+        "aes",
+        "--v3-priv-key",
+        "priv-Secret-2",
+    )
+    assert good.returncode == 0, good.stderr
+    assert json.loads(good.stdout)["serial"] == v3_printer.serial
+
+    bad = agent(
+        "poll",
+        f"{v3_printer.address}:{v3_printer.port}",
+        *common,
+        "--v3-auth-key",
+        "wrong-Secret-9",
+        "--v3-priv-key",
+        "priv-Secret-2",
+        "--timeout",
+        "0.5",
+        "--retries",
+        "0",
+    )
+    assert bad.returncode == 1
+    assert "SNMPv3 authentication failed" in bad.stderr
+    assert "wrong-Secret-9" not in bad.stderr and "priv-Secret-2" not in bad.stderr
