@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ from rich.logging import RichHandler
 from . import __version__
 from .config import Settings, load_settings, split_host_port
 from .errors import AgentError, ConfigError
+from .inventory import Inventory
 from .render import snapshot_tables
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -81,7 +84,32 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--duration", type=float, help="stop after this many seconds (default: until Ctrl-C)")
     demo.add_argument("--network", default="127.77.0", help="loopback /24 for the simulated printers")
 
-    lst = commands.add_parser("list", help="list the configured printers")
+    discover = commands.add_parser(
+        "discover", help="sweep subnets for printers (default: this host's subnets) and add them"
+    )
+    discover.add_argument("networks", nargs="*", metavar="CIDR", help="e.g. 192.168.1.0/24")
+    discover.add_argument("--json", action="store_true", help="print the result as JSON")
+    discover.add_argument("--rate", type=float, help="probe packets per second (default 100)")
+    discover.add_argument("--time-limit", type=float, help="stop after this many seconds (default 300)")
+    _add_common(discover)
+    _add_snmp(discover)
+
+    add = commands.add_parser("add", help="add a printer by IP address or DNS name")
+    add.add_argument("host", metavar="HOST[:PORT]")
+    add.add_argument("--name", help="display name")
+    _add_common(add)
+    _add_snmp(add)
+
+    for name, text in (
+        ("remove", "remove a printer from the inventory"),
+        ("monitor", "poll and publish a printer of the inventory"),
+        ("unmonitor", "keep a printer in the inventory but stop polling it"),
+    ):
+        sub = commands.add_parser(name, help=text)
+        sub.add_argument("printer", metavar="PRINTER", help="id, address, serial or MAC")
+        _add_common(sub)
+
+    lst = commands.add_parser("list", help="list the configured and inventoried printers")
     _add_common(lst)
     lst.add_argument("--json", action="store_true", help="print JSON")
     return parser
@@ -117,6 +145,10 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         value = getattr(args, name, None)
         if value is not None:
             out[name] = value
+    discovery = {"rate": getattr(args, "rate", None), "time_limit": getattr(args, "time_limit", None)}
+    discovery = {k: v for k, v in discovery.items() if v is not None}
+    if discovery:
+        out["discovery"] = discovery
     return out
 
 
@@ -150,6 +182,17 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(run_demo(settings, args, out))
         if args.command == "list":
             return _list(settings, args.json, out)
+        if args.command == "discover":
+            from .discover_cli import discover_command
+
+            with _inventory(settings) as inventory:
+                return asyncio.run(
+                    discover_command(settings, inventory, args.networks, out, as_json=args.json)
+                )
+        if args.command == "add":
+            return asyncio.run(_add(settings, args.host, args.name, out))
+        if args.command in ("remove", "monitor", "unmonitor"):
+            return _change(settings, args.command, args.printer, out)
     except ConfigError as exc:
         err.print(f"[bold red]configuration error:[/] {exc}")
         return EXIT_USAGE
@@ -212,30 +255,90 @@ def _printer_entry(host: str, port: int) -> Any:
     return PrinterSettings.model_validate({"host": host, "snmp": {"port": port}})
 
 
+@contextlib.contextmanager
+def _inventory(settings: Settings) -> Iterator[Inventory]:
+    inventory = Inventory(settings.inventory_path)
+    try:
+        yield inventory
+    finally:
+        inventory.close()
+
+
+async def _add(settings: Settings, host: str, name: str | None, out: Console) -> int:
+    from .service import identify, inventory_entry
+    from .snmp import SnmpClient
+
+    client = SnmpClient()
+    try:
+        snapshot, profile = await identify(settings, client, host)
+    finally:
+        client.close()
+    with _inventory(settings) as inventory:
+        printer, change = inventory.record(
+            inventory_entry(snapshot, profile, "manual", split_host_port(host)[0])
+        )
+        if name:
+            printer = inventory.rename(printer.id, name)
+        if not printer.monitored:
+            printer = inventory.set_monitored(printer.id, True)
+    verb = {"new": "added", "moved": "updated the address of", "seen": "already had"}[change]
+    out.print(f"{verb} {printer.id}: {printer.vendor or ''} {printer.model or ''} at {printer.address}")
+    return EXIT_OK
+
+
+def _change(settings: Settings, command: str, ref: str, out: Console) -> int:
+    with _inventory(settings) as inventory:
+        if command == "remove":
+            printer = inventory.remove(ref)
+            out.print(f"removed {printer.id} ({printer.address}); a running agent drops it at its next cycle")
+        else:
+            printer = inventory.set_monitored(ref, command == "monitor")
+            state = "monitored" if printer.monitored else "not monitored"
+            out.print(f"{printer.id} ({printer.address}) is now {state}")
+    return EXIT_OK
+
+
 def _list(settings: Settings, as_json: bool, out: Console) -> int:
     from rich.table import Table
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for printer in settings.printers:
         target = settings.printer_target(printer)
         rows.append(
             {
-                "host": target.host,
-                "port": target.port,
+                "id": None,
+                "address": target.label,
                 "name": printer.name,
+                "model": None,
+                "serial": None,
+                "monitored": True,
+                "source": "config",
                 "snmp": target.auth.describe(),
-                "timeout": target.timeout,
-                "retries": target.retries,
             }
         )
+    with _inventory(settings) as inventory:
+        for item in inventory.all():
+            profile = settings.profile(item.profile)
+            rows.append(
+                {
+                    "id": item.id,
+                    "address": item.address,
+                    "name": item.name,
+                    "model": " ".join(x for x in (item.vendor, item.model) if x) or None,
+                    "serial": item.serial,
+                    "monitored": item.monitored,
+                    "source": item.source,
+                    "snmp": f"{profile.name} ({profile.auth().describe()})",
+                }
+            )
     if as_json:
         out.print_json(json.dumps(rows))
         return EXIT_OK
-    table = Table(title=f"{len(rows)} configured printers")
-    for column in ("host", "port", "name", "snmp", "timeout", "retries"):
+    table = Table(title=f"{len(rows)} printers")
+    for column in ("id", "address", "name", "model", "serial", "monitored", "source", "snmp"):
         table.add_column(column)
     for row in rows:
-        table.add_row(*(str(row[c]) if row[c] is not None else "" for c in row))
+        table.add_row(*("yes" if v is True else "no" if v is False else str(v or "") for v in row.values()))
     out.print(table)
     return EXIT_OK
 

@@ -7,6 +7,8 @@ Every field's description is the configuration reference (``docs/configuration.m
 
 from __future__ import annotations
 
+import ipaddress
+import os
 import socket
 from pathlib import Path
 from typing import Any, Literal
@@ -120,6 +122,45 @@ class PrinterSettings(BaseModel):
         return value
 
 
+class SnmpProfile(SnmpSettings):
+    """A named set of SNMP credentials that discovery tries, in order, on every address."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,32}$", description="Name the inventory remembers.")
+
+
+class DiscoverySettings(BaseModel):
+    """How the agent finds printers: a subnet sweep on request, mDNS and SNMP broadcast always."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    networks: list[str] = Field(
+        default_factory=list,
+        description="CIDRs to sweep (e.g. 192.168.1.0/24); empty: the subnets of the host's own interfaces.",
+    )
+    rate: float = Field(100.0, gt=0, le=10000, description="Probe packets per second at most.")
+    concurrency: int = Field(64, ge=1, le=1024, description="Addresses probed at the same time at most.")
+    timeout: float = Field(1.0, gt=0, le=30, description="Seconds to wait for an address to answer.")
+    retries: int = Field(0, ge=0, le=5, description="Probe retries per address (each costs a packet).")
+    time_limit: float = Field(300.0, gt=0, description="A sweep stops after this many seconds.")
+    max_addresses: int = Field(
+        4096, ge=1, le=1 << 20, description="Refuse to sweep more addresses than this."
+    )
+    mdns: bool = Field(True, description="Browse DNS-SD/mDNS for printers while the service runs.")
+    broadcast: bool = Field(True, description="Send an SNMP broadcast probe on each subnet periodically.")
+    broadcast_interval: float = Field(3600.0, ge=60, description="Seconds between SNMP broadcast probes.")
+    auto_monitor: bool = Field(True, description="Monitor newly found printers without asking.")
+
+    @field_validator("networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for text in value:
+            try:
+                ipaddress.ip_network(text, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"{text!r} is not a network (like 192.168.1.0/24)") from exc
+        return value
+
+
 class MqttSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -149,6 +190,11 @@ class MqttSettings(BaseModel):
         return value
 
 
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "printer-supplies"
+
+
 def _default_agent_id() -> str:
     host = socket.gethostname().split(".")[0].lower()
     return "".join(c if c.isalnum() else "_" for c in host) or "agent"
@@ -175,11 +221,49 @@ class Settings(BaseSettings):
     )
     concurrency: int = Field(64, ge=1, le=1024, description="Printers polled at the same time at most.")
     low_threshold: int = Field(10, ge=1, le=90, description="Percent at or below which a supply is `low`.")
-    data_dir: Path = Field(Path("data"), description="Folder for the agent's own files.")
+    data_dir: Path = Field(
+        default_factory=_default_data_dir,
+        description="Folder for the agent's own files (the inventory). "
+        "Default: `$XDG_DATA_HOME/printer-supplies` or `~/.local/share/printer-supplies`.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
     snmp: SnmpSettings = Field(default_factory=SnmpSettings)
     mqtt: MqttSettings = Field(default_factory=MqttSettings)
     printers: list[PrinterSettings] = Field(default_factory=list, description="Printers to poll.")
+    snmp_profiles: list[SnmpProfile] = Field(
+        default_factory=list,
+        description="Credentials discovery tries in order; empty: one profile `default` made of `snmp`.",
+    )
+    discovery: DiscoverySettings = Field(default_factory=DiscoverySettings)
+    inventory_file: Path | None = Field(
+        None,
+        description="SQLite inventory of found and added printers; default `<data_dir>/inventory.sqlite3`.",
+    )
+
+    @property
+    def inventory_path(self) -> Path:
+        return self.inventory_file or self.data_dir / "inventory.sqlite3"
+
+    def profiles(self) -> list[SnmpProfile]:
+        """The credential profiles, in the order discovery tries them."""
+        if self.snmp_profiles:
+            return list(self.snmp_profiles)
+        return [SnmpProfile.model_validate({**_plain(self.snmp), "name": "default"})]
+
+    def profile(self, name: str | None) -> SnmpProfile:
+        for profile in self.profiles():
+            if profile.name == name:
+                return profile
+        return self.profiles()[0]
+
+    def profile_target(self, host: str, port: int | None, profile_name: str | None) -> SnmpTarget:
+        """The SNMP target of an inventory printer, with the credentials that worked for it."""
+        profile = self.profile(profile_name)
+        try:
+            auth = profile.auth()
+        except ConfigError as exc:
+            raise ConfigError(f"snmp_profiles[{profile.name}].{exc}") from exc
+        return SnmpTarget(host, port or profile.port, auth, profile.timeout, profile.retries, profile.context)
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -120,8 +120,11 @@ async def run_demo(settings: Settings, args: argparse.Namespace, out: Console) -
             f"  Home Assistant: point its MQTT integration at this broker; "
             f"devices appear under '{mqtt.discovery_prefix}/device/…'"
         )
+        # The demo keeps its own throw-away inventory and never browses the real network.
         demo_settings = settings.model_copy(
             update={
+                "inventory_file": sim.workdir / "inventory.sqlite3",
+                "discovery": settings.discovery.model_copy(update={"mdns": False, "broadcast": False}),
                 "mqtt": mqtt,
                 "poll_interval": args.poll_interval,
                 "printers": [

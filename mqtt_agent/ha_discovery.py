@@ -9,6 +9,7 @@ device and entity names on every Home Assistant version.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from . import __version__
@@ -83,9 +84,19 @@ def device_name(snapshot: PrinterSnapshot) -> str:
 
 
 def discovery_payload(
-    snapshot: PrinterSnapshot, topics: Topics, display_name: str | None = None
+    snapshot: PrinterSnapshot,
+    topics: Topics,
+    display_name: str | None = None,
+    *,
+    monitored: bool = True,
+    switchable: bool = False,
 ) -> dict[str, Any]:
-    """The device-based discovery payload for one printer."""
+    """The device-based discovery payload for one printer.
+
+    ``switchable`` printers (those in the inventory) get a "Monitored" switch; an unmonitored
+    printer keeps its device with only that switch, so it can be switched back on from Home
+    Assistant.
+    """
     pid = snapshot.id
     ident = snapshot.identity
     state_topic = topics.printer_state(pid)
@@ -105,6 +116,22 @@ def discovery_payload(
     device = {k: v for k, v in device.items() if v is not None}
 
     components: dict[str, dict[str, Any]] = {}
+    if switchable:
+        components[f"{pid}_monitored"] = {
+            "p": "switch",
+            "uniq_id": f"{pid}_monitored",
+            "name": "Monitored",
+            "ent_cat": "config",
+            "ic": "mdi:eye-check",
+            "cmd_t": topics.agent_command,
+            "pl_on": json.dumps({"command": "monitor", "printer": pid}),
+            "pl_off": json.dumps({"command": "unmonitor", "printer": pid}),
+            "val_tpl": "{{ 'ON' if value_json.monitored else 'OFF' }}",
+            "stat_on": "ON",
+            "stat_off": "OFF",
+        }
+    if not monitored:
+        return _payload(device, state_topic, topics, pid, components)
     supply_names = _unique_names([s.name for s in snapshot.supplies])
     for supply, name in zip(snapshot.supplies, supply_names, strict=True):
         components.update(_supply_components(pid, supply, name, state_topic))
@@ -143,6 +170,41 @@ def discovery_payload(
         "dev_cla": "problem",
         "val_tpl": "{{ 'ON' if value_json.problem else 'OFF' }}",
     }
+    for name, field_name, unit in NETWORK_SENSORS:
+        components[f"{pid}_network_{field_name}"] = {
+            "p": "sensor",
+            "uniq_id": f"{pid}_network_{field_name}",
+            "name": name,
+            "ent_cat": "diagnostic",
+            "stat_t": topics.agent_state,
+            "ic": "mdi:lan",
+            "val_tpl": (
+                f"{{{{ (value_json.network['{pid}'] | default({{}})).{field_name} | default(None) }}}}"
+            ),
+            **unit,
+        }
+    return _payload(device, state_topic, topics, pid, components)
+
+
+# Per-printer network cost, read from the agent's state topic (one message per cycle for all).
+NETWORK_SENSORS: tuple[tuple[str, str, dict[str, str]], ...] = (
+    (
+        "SNMP bytes per poll",
+        "last_poll_bytes",
+        {"unit_of_meas": "B", "dev_cla": "data_size", "stat_cla": "measurement"},
+    ),
+    ("SNMP requests per poll", "last_poll_requests", {"stat_cla": "measurement"}),
+    (
+        "SNMP bytes total",
+        "bytes",
+        {"unit_of_meas": "B", "dev_cla": "data_size", "stat_cla": "total_increasing"},
+    ),
+)
+
+
+def _payload(
+    device: dict[str, Any], state_topic: str, topics: Topics, pid: str, components: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
     return {
         "dev": device,
         "o": ORIGIN,
@@ -208,5 +270,98 @@ def _tray_components(pid: str, tray: Tray, name: str, state_topic: str) -> dict[
     }
 
 
-def build(snapshot: PrinterSnapshot, topics: Topics, display_name: str | None = None) -> dict[str, Any]:
-    return discovery_payload(snapshot, topics, display_name)
+def build(
+    snapshot: PrinterSnapshot,
+    topics: Topics,
+    display_name: str | None = None,
+    *,
+    monitored: bool = True,
+    switchable: bool = False,
+) -> dict[str, Any]:
+    return discovery_payload(snapshot, topics, display_name, monitored=monitored, switchable=switchable)
+
+
+def agent_payload(topics: Topics) -> dict[str, Any]:
+    """The agent's own device: discovery button and progress, poll-now button, fleet figures."""
+    aid = f"agent_{topics.agent_id}"
+
+    def command(name: str) -> str:
+        return json.dumps({"command": name})
+
+    components: dict[str, dict[str, Any]] = {
+        f"{aid}_discover": {
+            "p": "button",
+            "uniq_id": f"{aid}_discover",
+            "name": "Discover printers",
+            "ic": "mdi:radar",
+            "cmd_t": topics.agent_command,
+            "pl_prs": command("discover"),
+        },
+        f"{aid}_poll_now": {
+            "p": "button",
+            "uniq_id": f"{aid}_poll_now",
+            "name": "Poll now",
+            "ic": "mdi:refresh",
+            "cmd_t": topics.agent_command,
+            "pl_prs": command("poll_now"),
+        },
+        f"{aid}_discovery_running": {
+            "p": "binary_sensor",
+            "uniq_id": f"{aid}_discovery_running",
+            "name": "Discovery running",
+            "dev_cla": "running",
+            "val_tpl": "{{ 'ON' if value_json.discovery.running else 'OFF' }}",
+        },
+        f"{aid}_discovery_progress": {
+            "p": "sensor",
+            "uniq_id": f"{aid}_discovery_progress",
+            "name": "Discovery progress",
+            "unit_of_meas": "%",
+            "ic": "mdi:progress-clock",
+            "val_tpl": "{{ value_json.discovery.progress }}",
+            "json_attr_t": topics.agent_state,
+            "json_attr_tpl": "{{ value_json.discovery | tojson }}",
+        },
+        f"{aid}_printers": {
+            "p": "sensor",
+            "uniq_id": f"{aid}_printers",
+            "name": "Printers monitored",
+            "ic": "mdi:printer-check",
+            "stat_cla": "measurement",
+            "val_tpl": "{{ value_json.printers_monitored }}",
+        },
+        f"{aid}_cycle_bytes": {
+            "p": "sensor",
+            "uniq_id": f"{aid}_cycle_bytes",
+            "name": "SNMP bytes per poll cycle",
+            "ent_cat": "diagnostic",
+            "unit_of_meas": "B",
+            "dev_cla": "data_size",
+            "stat_cla": "measurement",
+            "val_tpl": "{{ value_json.last_cycle.bytes | default(None) }}",
+        },
+        f"{aid}_cycle_seconds": {
+            "p": "sensor",
+            "uniq_id": f"{aid}_cycle_seconds",
+            "name": "Poll cycle duration",
+            "ent_cat": "diagnostic",
+            "unit_of_meas": "s",
+            "dev_cla": "duration",
+            "stat_cla": "measurement",
+            "val_tpl": "{{ value_json.last_cycle.seconds | default(None) }}",
+        },
+    }
+    return {
+        "dev": {
+            "ids": [f"printer_supplies_{aid}"],
+            "name": f"Printer Supplies agent {topics.agent_id}",
+            "mf": "Printer Supplies",
+            "mdl": "SNMP agent",
+            "sw": __version__,
+        },
+        "o": ORIGIN,
+        "stat_t": topics.agent_state,
+        "avty": [{"t": topics.agent_availability}],
+        "qos": 1,
+        "cmps": components,
+    }

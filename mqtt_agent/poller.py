@@ -77,17 +77,24 @@ class Poller:
         self.static_refresh = static_refresh
         self.listener = listener
         self.on_cycle = on_cycle
+        self.before_cycle: Callable[[], Awaitable[None]] | None = None
         self.printers: dict[str, PolledPrinter] = {}
         self._semaphore = asyncio.Semaphore(concurrency)
         self._wake = asyncio.Event()
         self.last_cycle: CycleReport | None = None
 
-    def add(self, target: SnmpTarget, name: str | None = None) -> PolledPrinter:
+    def add(
+        self, target: SnmpTarget, name: str | None = None, printer_id: str | None = None
+    ) -> PolledPrinter:
         key = target.label
         reader = PrinterReader(
-            self.client, target, low_threshold=self.low_threshold, static_max_age=self.static_refresh
+            self.client,
+            target,
+            low_threshold=self.low_threshold,
+            static_max_age=self.static_refresh,
+            fixed_id=printer_id,
         )
-        printer = self.printers[key] = PolledPrinter(key=key, reader=reader, name=name)
+        printer = self.printers[key] = PolledPrinter(key=key, reader=reader, name=name, printer_id=printer_id)
         return printer
 
     def remove(self, key: str) -> PolledPrinter | None:
@@ -156,6 +163,11 @@ class Poller:
         while True:
             started = time.monotonic()
             self._wake.clear()
+            if self.before_cycle is not None:
+                try:
+                    await self.before_cycle()
+                except Exception:  # a broken inventory file must not stop polling the rest
+                    _LOG.exception("could not update the list of printers")
             report = await self.poll_all()
             _LOG.info(
                 "polled %d printers in %.2f s: %d ok, %d not answering, %d bytes",

@@ -13,7 +13,7 @@ import contextlib
 import json
 import logging
 import ssl
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +39,8 @@ class _Published:
     snapshot: PrinterSnapshot | None = None
     display_name: str | None = None
     key: str | None = None  # the configured address ("host:port") this printer is polled at
+    monitored: bool = True
+    switchable: bool = False  # an inventory printer: Home Assistant gets a "Monitored" switch
 
 
 def _dumps(payload: Any) -> str:
@@ -62,23 +64,50 @@ class Publisher:
         self._inventory_sent: str | None = None
         # Which configured addresses exist; set by the service (default: keep everything).
         self.configured_keys: Callable[[], set[str]] | None = None
+        # Answers JSON commands arriving on the agent's command topic; set by the service.
+        self.command_handler: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]] | None = None
+        self._agent_state: str | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
 
     # --- public API used by the service --------------------------------------------------------
 
     async def update(
-        self, snapshot: PrinterSnapshot, display_name: str | None = None, key: str | None = None
+        self,
+        snapshot: PrinterSnapshot,
+        display_name: str | None = None,
+        key: str | None = None,
+        *,
+        monitored: bool = True,
+        switchable: bool = False,
     ) -> None:
         """A fresh poll: publish state (if changed), discovery (if changed), availability online."""
         entry = self._printers.setdefault(snapshot.id, _Published())
         entry.snapshot = snapshot
         entry.display_name = display_name
         entry.key = key or f"{snapshot.host}:{snapshot.port}"
+        entry.monitored = monitored
+        entry.switchable = switchable
         entry.available = True
         self._removed.discard(snapshot.id)
         async with self._lock:
             if self._client is not None:
                 await self._publish_printer(self._client, snapshot.id, entry, force=False)
                 await self._publish_inventory(self._client)
+
+    def snapshot(self, printer_id: str) -> PrinterSnapshot | None:
+        entry = self._printers.get(printer_id)
+        return entry.snapshot if entry else None
+
+    def published_ids(self) -> set[str]:
+        return set(self._printers)
+
+    async def publish_agent_state(self, state: dict[str, Any]) -> None:
+        """The agent's retained state (discovery progress, network cost); sent when it changes."""
+        payload = _dumps(state)
+        self._agent_state = payload
+        async with self._lock:
+            if self._client is not None:
+                await self._send(self._client, self.topics.agent_state, payload)
 
     async def set_available(self, printer_id: str, available: bool) -> None:
         entry = self._printers.setdefault(printer_id, _Published())
@@ -157,6 +186,7 @@ class Publisher:
 
     async def _on_connect(self, client: aiomqtt.Client) -> None:
         await client.subscribe(self.topics.ha_status, qos=1)
+        await client.subscribe(self.topics.agent_command, qos=1)
         previous = await self._read_retained_inventory(client)
         async with self._lock:
             self._client = client
@@ -175,8 +205,17 @@ class Publisher:
             for printer_id, entry in list(self._printers.items()):
                 await self._publish_printer(client, printer_id, entry, force=True)
             await self._publish_inventory(client)
+            await self._publish_agent(client)
             await self._send(client, self.topics.agent_availability, ONLINE)
         self.connected.set()
+
+    async def _publish_agent(self, client: aiomqtt.Client) -> None:
+        if self._agent_state is not None:
+            await self._send(client, self.topics.agent_state, self._agent_state)
+        if self.settings.discovery:
+            await self._send(
+                client, self.topics.agent_discovery, _dumps(ha_discovery.agent_payload(self.topics))
+            )
 
     async def _read_retained_inventory(self, client: aiomqtt.Client) -> dict[str, str]:
         """The printers a previous run of this agent published (retained), to clean up removals."""
@@ -193,6 +232,12 @@ class Publisher:
         return found
 
     async def _on_message(self, client: aiomqtt.Client, message: aiomqtt.Message) -> None:
+        if message.topic.matches(self.topics.agent_command):
+            # Commands may take a while (a sweep): answer from a task, keep reading messages.
+            task = asyncio.create_task(self._answer(client, message.payload))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            return
         if message.topic.matches(self.topics.ha_status):
             payload = message.payload.decode() if isinstance(message.payload, bytes) else str(message.payload)
             if payload.strip().lower() == ONLINE:
@@ -200,6 +245,27 @@ class Publisher:
                 async with self._lock:
                     for printer_id, entry in list(self._printers.items()):
                         await self._publish_discovery(client, printer_id, entry, force=True)
+                    await self._publish_agent(client)
+
+    async def _answer(self, client: aiomqtt.Client, raw: Any) -> None:
+        request_id: Any = None
+        try:
+            text = raw.decode() if isinstance(raw, bytes | bytearray) else str(raw)
+            command = json.loads(text)
+            if not isinstance(command, dict) or not isinstance(command.get("command"), str):
+                raise ValueError('a command is a JSON object with a "command" string')
+            request_id = command.get("id")
+            if self.command_handler is None:
+                raise ValueError("this agent takes no commands")
+            reply = {"id": request_id, "command": command["command"], **await self.command_handler(command)}
+        except (ValueError, UnicodeDecodeError) as exc:
+            reply = {"id": request_id, "ok": False, "error": str(exc)}
+        except Exception as exc:  # a command must never take the agent down
+            _LOG.exception("command failed")
+            reply = {"id": request_id, "ok": False, "error": f"{exc.__class__.__name__}: {exc}"}
+        with contextlib.suppress(aiomqtt.MqttError):
+            await client.publish(self.topics.agent_response, _dumps(reply), qos=1, retain=False)
+            self.messages_sent += 1
 
     # --- publishing ----------------------------------------------------------------------------
 
@@ -214,7 +280,7 @@ class Publisher:
     ) -> None:
         snapshot = entry.snapshot
         if snapshot is not None:
-            state = _dumps(snapshot.to_json())
+            state = _dumps({**snapshot.to_json(), "monitored": entry.monitored})
             if force or state != entry.state:
                 await self._send(client, self.topics.printer_state(printer_id), state)
                 entry.state = state
@@ -228,7 +294,15 @@ class Publisher:
     ) -> None:
         if not self.settings.discovery or entry.snapshot is None:
             return
-        payload = _dumps(ha_discovery.build(entry.snapshot, self.topics, entry.display_name))
+        payload = _dumps(
+            ha_discovery.build(
+                entry.snapshot,
+                self.topics,
+                entry.display_name,
+                monitored=entry.monitored,
+                switchable=entry.switchable,
+            )
+        )
         if force or payload != entry.discovery:
             await self._send(client, self.topics.discovery(printer_id), payload)
             entry.discovery = payload

@@ -113,6 +113,7 @@ class PrinterReader:
         *,
         low_threshold: int = 10,
         static_max_age: float = 86400.0,
+        fixed_id: str | None = None,
     ) -> None:
         self.client = client
         self.target = target
@@ -120,13 +121,16 @@ class PrinterReader:
         self.static_max_age = static_max_age
         self.static: StaticData | None = None
         self.last_poll_traffic = Traffic()
+        # The inventory's id for this printer, so an address change never makes a new device.
+        self.fixed_id = fixed_id
+        self.address: tuple[str, int] | None = None  # resolved, once polled
 
     def invalidate(self) -> None:
         """Forget static data: the next poll reads identity and tables again."""
         self.static = None
 
     async def poll(self) -> PrinterSnapshot:
-        address = await self.client.address(self.target)
+        address = self.address = await self.client.address(self.target)
         before = self.client.meter.get(address).snapshot()
         try:
             static = self.static
@@ -328,7 +332,7 @@ class PrinterReader:
         )
         identity = static.identity
         return PrinterSnapshot(
-            id=printer_id(identity, plain.host, plain.port),
+            id=self.fixed_id or printer_id(identity, plain.host, plain.port),
             host=plain.host,
             port=plain.port,
             identity=identity,

@@ -1,24 +1,107 @@
-"""The long-running service: poller and publisher wired together."""
+"""The long-running service: inventory, poller, discovery and publisher wired together.
+
+Printers come from two places: the configuration file (always monitored) and the inventory
+(found by discovery or added by hand; monitored or not, switchable from the CLI, MQTT commands
+and Home Assistant). Before every poll cycle the poller's set is reconciled with both, so changes
+made by another process (the CLI) take effect on the next cycle, and changes made through MQTT
+take effect at once.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ipaddress
 import logging
+import time
+from dataclasses import asdict
+from typing import Any
 
-from .config import Settings
-from .poller import Poller, PollResult
+from . import __version__
+from .config import Settings, split_host_port
+from .errors import AgentError, ConfigError
+from .inventory import Inventory, InventoryPrinter, Source
+from .model import Identity, PrinterSnapshot
+from .poller import CycleReport, Poller, PollResult
 from .publisher import Publisher
+from .reader import PrinterReader
 from .snmp import SnmpClient
 
 _LOG = logging.getLogger(__name__)
 
 
-class Agent:
-    """Polls the configured printers and publishes them until cancelled."""
+async def identify(settings: Settings, client: SnmpClient, address: str) -> tuple[PrinterSnapshot, str]:
+    """Poll ``host[:port]`` with each credentials profile in turn: (snapshot, profile that answered)."""
+    host, port = split_host_port(address, 0)
+    errors = []
+    for profile in settings.profiles():
+        target = settings.profile_target(host, port or None, profile.name)
+        try:
+            snapshot = await PrinterReader(client, target, low_threshold=settings.low_threshold).poll()
+        except AgentError as exc:
+            errors.append(f"{profile.name}: {exc}")
+            continue
+        return snapshot, profile.name
+    raise AgentError(f"{address}: not added, no profile got an answer from a printer ({'; '.join(errors)})")
 
-    def __init__(self, settings: Settings, snmp: SnmpClient | None = None) -> None:
+
+def inventory_entry(snapshot: PrinterSnapshot, profile: str, source: Source, host: str) -> InventoryPrinter:
+    ident = snapshot.identity
+    return InventoryPrinter(
+        id=snapshot.id,
+        host=host,
+        port=snapshot.port,
+        vendor=ident.vendor,
+        model=ident.model,
+        serial=ident.serial,
+        mac=ident.mac,
+        profile=profile,
+        source=source,
+    )
+
+
+def _placeholder_snapshot(printer: InventoryPrinter) -> PrinterSnapshot:
+    """What is known of a printer that is not polled: its identity from the inventory, nothing else."""
+    identity = Identity(
+        vendor=printer.vendor,
+        model=printer.model,
+        serial=printer.serial,
+        firmware=None,
+        mac=printer.mac,
+        sys_name=None,
+        sys_descr=None,
+        sys_object_id=None,
+        location=None,
+        device_id=None,
+        printer_name=printer.name,
+    )
+    return PrinterSnapshot(
+        id=printer.id,
+        host=printer.host,
+        port=printer.port,
+        identity=identity,
+        status="unknown",
+        device_status=None,
+        printer_status=None,
+        errors=[],
+        problem=False,
+        supplies=[],
+        trays=[],
+        counters={},
+        counter_unit=None,
+        alerts=[],
+    )
+
+
+class Agent:
+    """Polls the configured and inventoried printers and publishes them until cancelled."""
+
+    def __init__(
+        self, settings: Settings, snmp: SnmpClient | None = None, inventory: Inventory | None = None
+    ) -> None:
         self.settings = settings
         self.snmp = snmp or SnmpClient()
+        self.inventory = inventory or Inventory(settings.inventory_path)
         self.publisher = Publisher(settings.mqtt, settings.agent_id)
         self.poller = Poller(
             self.snmp,
@@ -27,27 +110,297 @@ class Agent:
             low_threshold=settings.low_threshold,
             static_refresh=settings.static_refresh,
             listener=self._on_result,
+            on_cycle=self._on_cycle,
         )
+        self.poller.before_cycle = self.reconcile
+        self._config_keys: set[str] = set()
         for printer in settings.printers:
-            self.poller.add(settings.printer_target(printer), printer.name)
-        self.publisher.configured_keys = lambda: set(self.poller.printers)
+            polled = self.poller.add(settings.printer_target(printer), printer.name)
+            self._config_keys.add(polled.key)
+        # inventory id -> poller key, for the inventory printers being polled
+        self._inventory_keys: dict[str, str] = {}
+        self.publisher.configured_keys = self._known_keys
+        self.publisher.command_handler = self.handle_command
+        self.discovery: dict[str, Any] = {"running": False, "progress": 0, "last_run": None}
+        self._sweep: asyncio.Task[dict[str, Any]] | None = None
+        self._cycle: dict[str, Any] | None = None
+
+    def _known_keys(self) -> set[str]:
+        keys = set(self._config_keys)
+        keys.update(p.address for p in self.inventory.all())
+        return keys
+
+    # --- inventory -> poller ------------------------------------------------------------------
+
+    async def reconcile(self) -> None:
+        """Make the poller and the published devices match the configuration and the inventory."""
+        printers = self.inventory.all()
+        wanted = {p.id: p for p in printers if p.monitored and p.address not in self._config_keys}
+        for printer_id, key in list(self._inventory_keys.items()):
+            current = wanted.get(printer_id)
+            if current is None or current.address != key:
+                self.poller.remove(key)
+                del self._inventory_keys[printer_id]
+        for printer_id, printer in wanted.items():
+            if printer_id not in self._inventory_keys:
+                target = self.settings.profile_target(printer.host, printer.port, printer.profile)
+                self.poller.add(target, printer.name, printer_id=printer.id)
+                self._inventory_keys[printer_id] = target.label
+        known = {p.id for p in printers}
+        for printer in printers:
+            if not printer.monitored:
+                snapshot = self.publisher.snapshot(printer.id) or _placeholder_snapshot(printer)
+                await self.publisher.update(
+                    snapshot, printer.name, printer.address, monitored=False, switchable=True
+                )
+        config_ids = {p.printer_id for p in self.poller.printers.values() if p.key in self._config_keys}
+        for printer_id in self.publisher.published_ids() - known - config_ids:
+            if printer_id not in {p.printer_id for p in self.poller.printers.values()}:
+                await self.publisher.remove(printer_id)
+
+    # --- poll results -------------------------------------------------------------------------
 
     async def _on_result(self, result: PollResult) -> None:
         printer = result.printer
         if result.snapshot is not None:
             if result.became_available and printer.polls > 1:
                 _LOG.info("%s (%s) answers again", printer.key, result.snapshot.id)
-            await self.publisher.update(result.snapshot, printer.name, printer.key)
+            await self.publisher.update(
+                result.snapshot,
+                printer.name,
+                printer.key,
+                monitored=True,
+                switchable=printer.key not in self._config_keys,
+            )
         elif printer.printer_id is not None and result.became_unavailable:
             await self.publisher.set_available(printer.printer_id, False)
 
-    async def run(self) -> None:
-        publisher = asyncio.create_task(self.publisher.run(), name="mqtt")
-        poller = asyncio.create_task(self.poller.run(), name="poller")
+    async def _on_cycle(self, report: CycleReport) -> None:
+        self._cycle = {
+            "printers": report.printers,
+            "ok": report.ok,
+            "failed": report.failed,
+            "seconds": round(report.seconds, 3),
+            "bytes": report.traffic.bytes_total,
+            "requests": report.traffic.requests,
+            "at": round(time.time()),
+        }
+        await self.publish_state()
+
+    def agent_state(self) -> dict[str, Any]:
+        network: dict[str, dict[str, int]] = {}
+        for polled in self.poller.printers.values():
+            if polled.printer_id is None or polled.last_poll is None:
+                continue
+            address = polled.reader.address
+            total = self.snmp.meter.get(address) if address else None
+            last = polled.reader.last_poll_traffic
+            network[polled.printer_id] = {
+                "requests": total.requests if total else 0,
+                "bytes": total.bytes_total if total else 0,
+                "last_poll_requests": last.requests,
+                "last_poll_bytes": last.bytes_total,
+            }
+        return {
+            "agent_id": self.settings.agent_id,
+            "version": __version__,
+            "printers_monitored": len(self.poller.printers),
+            "printers_known": len(self._config_keys) + len(self.inventory.all()),
+            "last_cycle": self._cycle,
+            "discovery": self.discovery,
+            "network": network,
+        }
+
+    async def publish_state(self) -> None:
+        await self.publisher.publish_agent_state(self.agent_state())
+
+    # --- commands (MQTT, and the CLI through the same functions) -------------------------------
+
+    async def handle_command(self, command: dict[str, Any]) -> dict[str, Any]:
+        name = command.get("command")
         try:
-            await asyncio.gather(publisher, poller)
+            if name == "poll_now":
+                self.poller.poll_now()
+                return {"ok": True}
+            if name == "list":
+                return {"ok": True, "result": [asdict(p) for p in self.inventory.all()]}
+            if name == "add":
+                return {"ok": True, "result": asdict(await self.add(str(command.get("host", "")), command))}
+            if name in ("remove", "monitor", "unmonitor"):
+                ref = str(command.get("printer") or command.get("host") or "")
+                if not ref:
+                    raise AgentError(f'"{name}" needs "printer" (an id or an address)')
+                if name == "remove":
+                    printer = self.inventory.remove(ref)
+                else:
+                    printer = self.inventory.set_monitored(ref, name == "monitor")
+                await self.reconcile()
+                if name == "monitor":
+                    self.poller.poll_now()
+                return {"ok": True, "result": asdict(printer)}
+            if name == "discover":
+                networks = command.get("networks") or []
+                if not isinstance(networks, list):
+                    raise AgentError('"networks" must be a list of CIDRs')
+                return {"ok": True, "result": await self.discover([str(n) for n in networks])}
+        except (AgentError, ConfigError) as exc:
+            return {"ok": False, "error": str(exc)}
+        known = "discover, add, remove, monitor, unmonitor, poll_now, list"
+        return {"ok": False, "error": f"unknown command {name!r}; known: {known}"}
+
+    async def add(self, address: str, options: dict[str, Any] | None = None) -> InventoryPrinter:
+        """Add a printer by IP or DNS name: identified first, so a typo never lands in the list."""
+        if not address:
+            raise AgentError('"add" needs "host" (an IP address or DNS name, optionally :port)')
+        snapshot, profile = await identify(self.settings, self.snmp, address)
+        host, _port = split_host_port(address)
+        printer, change = self.inventory.record(inventory_entry(snapshot, profile, "manual", host))
+        name = (options or {}).get("name")
+        if isinstance(name, str) and name:
+            printer = self.inventory.rename(printer.id, name)
+        if change != "new" and not printer.monitored:
+            printer = self.inventory.set_monitored(printer.id, True)
+        _LOG.info("added %s (%s) at %s", printer.id, printer.model or "?", printer.address)
+        await self.reconcile()
+        self.poller.poll_now()
+        return printer
+
+    async def discover(self, networks: list[str]) -> dict[str, Any]:
+        """Sweep ``networks`` (default: the host's subnets); one sweep at a time."""
+        from .discovery import Candidate, SweepProgress, host_networks, sweep
+
+        if self._sweep is not None and not self._sweep.done():
+            raise AgentError("a discovery sweep is already running")
+        try:
+            parsed = [ipaddress.ip_network(n, strict=False) for n in networks] or host_networks()
+        except ValueError as exc:
+            raise AgentError(f"not a network: {exc}") from exc
+
+        async def found(candidate: Candidate) -> None:
+            await self.record(candidate)
+
+        last_publish = 0.0
+
+        async def progress(state: SweepProgress) -> None:
+            nonlocal last_publish
+            self.discovery.update(
+                running=True,
+                progress=round(100 * state.done / max(1, state.total)),
+                done=state.done,
+                total=state.total,
+                found=state.printers,
+            )
+            if time.monotonic() - last_publish > 1.0:
+                last_publish = time.monotonic()
+                await self.publish_state()
+
+        async def run() -> dict[str, Any]:
+            self.discovery.update(running=True, progress=0)
+            await self.publish_state()
+            try:
+                report = await sweep(
+                    self.snmp,
+                    parsed,
+                    self.settings.profiles(),
+                    self.settings.discovery,
+                    on_progress=progress,
+                    on_found=found,
+                )
+                summary = report.summary()
+            finally:
+                self.discovery["running"] = False
+            self.discovery.update(progress=100, last_run=summary)
+            await self.publish_state()
+            return summary
+
+        self._sweep = asyncio.create_task(run())
+        return await self._sweep
+
+    async def record(self, candidate: Any) -> None:
+        """A printer found by any discovery path goes into the inventory (and gets polled)."""
+        if getattr(candidate, "verdict", "printer") != "printer":
+            return
+        auto = self.settings.discovery.auto_monitor
+        printer, change = self.inventory.record(candidate.to_inventory(auto), monitored_if_new=auto)
+        if change != "seen":
+            _LOG.info("%s printer %s (%s) at %s", change, printer.id, printer.model or "?", printer.address)
+            await self.reconcile()
+            self.poller.poll_now()
+
+    # --- zero-sweep discovery -----------------------------------------------------------------
+
+    async def _watch_mdns(self) -> None:
+        try:
+            from .discovery import probe
+            from .zeroconf_watch import MdnsService, MdnsWatcher
+        except ImportError as exc:  # zeroconf is optional for the agent
+            _LOG.info("mDNS discovery off: %s", exc)
+            return
+
+        async def on_address(address: str, service: MdnsService) -> None:
+            candidate = await probe(
+                self.snmp,
+                address,
+                161,
+                self.settings.profiles(),
+                self.settings.discovery.timeout,
+                self.settings.discovery.retries,
+            )
+            if candidate is not None:
+                await self.record(candidate)
+
+        watcher = MdnsWatcher(on_address)
+        await watcher.start()
+        try:
+            await asyncio.Event().wait()
         finally:
-            for task in (poller, publisher):
+            await watcher.stop()
+
+    async def _watch_broadcast(self) -> None:
+        try:
+            from .broadcast import broadcast_addresses, broadcast_probe
+            from .discovery import probe
+        except ImportError as exc:
+            _LOG.info("SNMP broadcast discovery off: %s", exc)
+            return
+        while True:
+            destinations = broadcast_addresses()
+            profile = self.settings.profiles()[0]
+            if destinations and profile.version != "3":
+                try:
+                    replies = await broadcast_probe(destinations, profile.community.get_secret_value())
+                except OSError as exc:
+                    _LOG.warning("SNMP broadcast probe failed: %s", exc)
+                    replies = []
+                for reply in replies:
+                    if reply.has_printer_mib:
+                        candidate = await probe(
+                            self.snmp, reply.source, 161, self.settings.profiles(), 2.0, 1
+                        )
+                        if candidate is not None:
+                            await self.record(candidate)
+            await asyncio.sleep(self.settings.discovery.broadcast_interval)
+
+    # --- run ----------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        await self.reconcile()
+        tasks = [
+            asyncio.create_task(self.publisher.run(), name="mqtt"),
+            asyncio.create_task(self.poller.run(), name="poller"),
+        ]
+        if self.settings.discovery.mdns:
+            tasks.append(asyncio.create_task(self._watch_mdns(), name="mdns"))
+        if self.settings.discovery.broadcast:
+            tasks.append(asyncio.create_task(self._watch_broadcast(), name="broadcast"))
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
                 task.cancel()
-            await asyncio.gather(poller, publisher, return_exceptions=True)
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if self._sweep is not None:
+                self._sweep.cancel()
+                with contextlib.suppress(BaseException):
+                    await self._sweep
             self.snmp.close()

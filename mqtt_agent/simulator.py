@@ -476,3 +476,81 @@ class SnmpSimulator:
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
+
+
+@dataclass
+class RecordedHost(SimPrinter):
+    """A device replayed from recordings (a real printer from the corpus, a server, a router).
+
+    ``files`` maps the community each recording answers to its ``.snmprec`` text: ``public`` for
+    the usual one, ``public@Jetdirect`` for an HP Jetdirect context, or only ``office`` for a
+    device that ignores ``public``. Serve it with :class:`FleetSimulator`.
+    """
+
+    files: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, name: str, address: str, files: dict[str, str], port: int = 1161) -> RecordedHost:
+        return cls(
+            name=name,
+            address=address,
+            sys_descr="",
+            sys_object_id="",
+            hr_descr="",
+            serial="",
+            mac="",
+            supplies=[],
+            trays=[],
+            port=port,
+            files=dict(files),
+        )
+
+    def snmprec(self) -> str:
+        return self.files.get("public", "")
+
+
+class FleetSimulator(SnmpSimulator):
+    """:class:`SnmpSimulator` that also serves :class:`RecordedHost` devices, each file as it is."""
+
+    def write(self, printer: SimPrinter) -> None:
+        if not isinstance(printer, RecordedHost):
+            super().write(printer)
+            return
+        folder = self.data_dir(printer)
+        folder.mkdir(parents=True, exist_ok=True)
+        for community, text in printer.files.items():
+            target = folder / f"{community}.snmprec"
+            if printer.offline:
+                target.unlink(missing_ok=True)
+                continue
+            tmp = folder / f".{community}.snmprec.tmp"
+            tmp.write_text(text, encoding="utf-8", errors="surrogateescape")
+            self._mtime = max(self._mtime + 1, int(time.time()))
+            os.utime(tmp, (self._mtime, self._mtime))
+            os.replace(tmp, target)
+
+    async def wait_ready(self, timeout: float = 30.0) -> None:
+        """Wait until every device answers a GETNEXT in its first community (any answer will do:
+        a recording need not hold sysDescr)."""
+        from .snmp import SnmpAuth, SnmpClient, SnmpTarget
+
+        client = SnmpClient()
+        deadline = time.monotonic() + timeout
+        try:
+            for printer in self.printers:
+                if printer.offline:
+                    continue
+                community = next(iter(printer.files), "public") if isinstance(printer, RecordedHost) else "public"
+                target = SnmpTarget(printer.address, printer.port, SnmpAuth(community=community), 0.5, 0)
+                while True:
+                    if self.process is not None and self.process.poll() is not None:
+                        err = self.process.stderr.read().decode(errors="replace") if self.process.stderr else ""
+                        raise AgentError(f"snmpsim exited: {err[-2000:]}")
+                    with contextlib.suppress(Exception):
+                        if await client.get_next(target, ["1.3.6"]):
+                            break
+                    if time.monotonic() > deadline:
+                        raise AgentError(f"simulated device {printer.address} did not come up")
+                    await asyncio.sleep(0.2)
+        finally:
+            client.close()

@@ -305,6 +305,38 @@ class SnmpClient:
                 return
             raise SnmpError(f"{target.label}: error status {status.prettyPrint()} for GET")
 
+    async def get_next(self, target: SnmpTarget, oids: Sequence[str]) -> dict[str, tuple[str, SnmpValue]]:
+        """One GETNEXT: ``{requested OID: (next OID, value)}``; end-of-MIB answers are left out.
+
+        A single datagram each way whatever the answer, which makes it the cheapest question that
+        both finds an instance and says whether a subtree exists (discovery's probe).
+        """
+        transport = await self._transport(target)
+        pending = list(dict.fromkeys(oids))
+        result: dict[str, tuple[str, SnmpValue]] = {}
+        while pending:
+            indication, status, index, varbinds = await next_cmd(
+                self.engine,
+                self._auth_data(target),
+                transport,
+                self._context(target),
+                *(ObjectType(ObjectIdentity(o)) for o in pending),
+                lookupMib=False,
+            )
+            self._check(target, indication)
+            code = int(status) if status is not None else 0
+            if code == 2 and 0 < int(index) <= len(pending):  # v1 noSuchName: that one hit the end
+                del pending[int(index) - 1]
+                continue
+            if code != 0:
+                raise SnmpError(f"{target.label}: error status {status.prettyPrint()} for GETNEXT")
+            for asked, (name, value) in zip(pending, varbinds, strict=False):
+                converted = _convert(value)
+                if converted is not None:
+                    result[asked] = (str(name), converted)
+            return result
+        return result
+
     async def walk(
         self, target: SnmpTarget, columns: Sequence[str], max_rows: int = 256
     ) -> dict[str, dict[str, SnmpValue]]:

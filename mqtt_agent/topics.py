@@ -22,6 +22,26 @@ class Topics:
         return f"{self.base}/agent/{self.agent_id}/printers"
 
     @property
+    def agent_state(self) -> str:
+        """Retained JSON: discovery progress, network cost per printer, cycle figures."""
+        return f"{self.base}/agent/{self.agent_id}/state"
+
+    @property
+    def agent_command(self) -> str:
+        """JSON commands for this agent (discover, add, remove, monitor, unmonitor, poll_now, list)."""
+        return f"{self.base}/agent/{self.agent_id}/command"
+
+    @property
+    def agent_response(self) -> str:
+        """JSON replies to commands, carrying the command's ``id`` (not retained)."""
+        return f"{self.base}/agent/{self.agent_id}/response"
+
+    @property
+    def agent_discovery(self) -> str:
+        """Home Assistant discovery of the agent's own device (discover button, progress, …)."""
+        return f"{self.discovery_prefix}/device/printer_supplies_agent_{self.agent_id}/config"
+
+    @property
     def ha_status(self) -> str:
         """Home Assistant's birth/last-will topic."""
         return f"{self.discovery_prefix}/status"

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,8 @@ import pytest
 from conftest import free_port, sim_network
 
 from mqtt_agent.simulator import SimPrinter, SnmpSimulator, demo_fleet
+
+DATA_HOME = tempfile.mkdtemp(prefix="ps-cli-data-")  # never the user's own inventory
 
 
 def agent(
@@ -23,7 +26,7 @@ def agent(
         capture_output=True,
         text=True,
         timeout=timeout,
-        env={**os.environ, "COLUMNS": "160", **(env or {})},
+        env={**os.environ, "COLUMNS": "160", "XDG_DATA_HOME": DATA_HOME, **(env or {})},
         check=False,
     )
 
@@ -100,7 +103,7 @@ def test_secrets_never_printed(fleet: list[SimPrinter]) -> None:
     try:
         listed = agent("list", "--config", str(config_file), "--json")
         assert listed.returncode == 0, listed.stderr
-        assert json.loads(listed.stdout)[0]["host"] == "10.0.0.9"
+        assert json.loads(listed.stdout)[0]["address"] == "10.0.0.9:161"
         assert "TopSecret42" not in listed.stdout + listed.stderr
         assert "MqttSecret9" not in listed.stdout + listed.stderr
     finally:
@@ -165,7 +168,9 @@ def test_demo_runs_and_publishes(broker: tuple[str, int]) -> None:
     found = asyncio.run(retained(*broker, "#"))
     states = [t for t in found if t.startswith("demo_test/printer/") and t.endswith("/state")]
     assert len(states) == 5
-    assert len([t for t in found if t.startswith("homeassistant/device/")]) == 5
+    devices = [t for t in found if t.startswith("homeassistant/device/")]
+    assert len([t for t in devices if "printer_supplies_agent_" not in t]) == 5
+    assert len([t for t in devices if "printer_supplies_agent_" in t]) == 1  # the agent's own device
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import tempfile
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiomqtt
@@ -98,6 +100,8 @@ async def fleet() -> AsyncIterator[tuple[list[SimPrinter], SnmpSimulator]]:
 def make_settings(broker: tuple[str, int], printers: list[SimPrinter], agent_id: str = "t1") -> Settings:
     return Settings(
         agent_id=agent_id,
+        data_dir=Path(tempfile.mkdtemp(prefix="ps-agent-")),
+        discovery={"mdns": False, "broadcast": False},
         poll_interval=3600,
         snmp={"timeout": 0.5, "retries": 0},
         mqtt=MqttSettings(host=broker[0], port=broker[1], base_topic=BASE),
@@ -134,7 +138,7 @@ async def test_state_discovery_and_availability(broker, fleet) -> None:
         for polled in agent.poller.printers.values():
             pid = polled.snapshot.id
             state = json.loads(await recorder.wait_for(t.printer_state(pid)))
-            assert state == json.loads(json.dumps(polled.snapshot.to_json()))
+            assert state == json.loads(json.dumps({**polled.snapshot.to_json(), "monitored": True}))
             assert await recorder.wait_for(t.printer_availability(pid)) == b"online"
             discovery = json.loads(await recorder.wait_for(t.discovery(pid)))
             assert discovery["dev"]["ids"] == [f"printer_supplies_{pid}"]
