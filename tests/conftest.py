@@ -8,10 +8,12 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+
+from mqtt_agent.simulator import SimPrinter, SnmpSimulator, demo_fleet
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -60,3 +62,16 @@ def sim_network() -> str:
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
     number = int(worker) if worker.isdigit() else 0
     return f"127.{90 + number}.{os.getpid() % 200}"
+
+
+@pytest.fixture
+async def fleet() -> AsyncIterator[tuple[list[SimPrinter], SnmpSimulator]]:
+    """Three simulated printers (HP, Brother, Kyocera) on this worker's loopback /24."""
+    printers = demo_fleet(3, sim_network())
+    sim = SnmpSimulator(printers)
+    sim.start()
+    try:
+        await sim.wait_ready()
+        yield printers, sim
+    finally:
+        sim.stop()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import aiomqtt
 import pytest
-from test_mqtt import BASE, Recorder, fleet, make_settings, retained, running, topics  # noqa: F401
+from test_mqtt import Recorder, make_settings, retained, running, topics
 
 from mqtt_agent.inventory import Inventory, InventoryError, InventoryPrinter
 from mqtt_agent.service import Agent
@@ -52,7 +52,7 @@ def test_record_new_seen_moved_and_persisted(tmp_path: Path) -> None:
 def test_unusable_inventory_file_is_a_clear_error(tmp_path: Path) -> None:
     bad = tmp_path / "inv.sqlite3"
     bad.write_bytes(b"this is not a database" * 100)
-    with pytest.raises(InventoryError, match="inv.sqlite3"):
+    with pytest.raises(InventoryError, match=r"inv\.sqlite3"):
         Inventory(bad)
     blocker = tmp_path / "a-file"
     blocker.write_text("")
@@ -76,7 +76,7 @@ async def command(broker: tuple[str, int], payload: dict, timeout: float = 30) -
 
 
 async def test_commands_add_monitor_unmonitor_remove(broker, fleet) -> None:
-    printers, sim = fleet
+    printers, _sim = fleet
     settings = make_settings(broker, [])  # nothing configured: everything comes through commands
     agent = Agent(settings)
     t = topics()

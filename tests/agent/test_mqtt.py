@@ -11,12 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import aiomqtt
-import pytest
-from conftest import sim_network
 
 from mqtt_agent.config import MqttSettings, PrinterSettings, Settings
 from mqtt_agent.service import Agent
-from mqtt_agent.simulator import SimPrinter, SnmpSimulator, demo_fleet
+from mqtt_agent.simulator import SimPrinter
 from mqtt_agent.topics import Topics
 
 BASE = "ps_test"
@@ -83,18 +81,6 @@ async def retained(host: str, port: int, pattern: str, wait: float = 1.0) -> dic
                         payload = message.payload if isinstance(message.payload, bytes) else b""
                         found[str(message.topic)] = payload
     return found
-
-
-@pytest.fixture
-async def fleet() -> AsyncIterator[tuple[list[SimPrinter], SnmpSimulator]]:
-    printers = demo_fleet(3, sim_network())
-    sim = SnmpSimulator(printers)
-    sim.start()
-    try:
-        await sim.wait_ready()
-        yield printers, sim
-    finally:
-        sim.stop()
 
 
 def make_settings(broker: tuple[str, int], printers: list[SimPrinter], agent_id: str = "t1") -> Settings:
