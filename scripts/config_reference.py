@@ -17,7 +17,14 @@ from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from mqtt_agent.config import MqttSettings, PrinterSettings, Settings, SnmpSettings
+from mqtt_agent.config import (
+    DiscoverySettings,
+    MqttSettings,
+    PrinterSettings,
+    Settings,
+    SnmpProfile,
+    SnmpSettings,
+)
 
 ENV_PREFIX = "PRINTER_SUPPLIES_"
 
@@ -48,6 +55,8 @@ def default_text(name: str, field: FieldInfo) -> str:
     if field.default_factory is not None:
         if name == "agent_id":
             return "host name"
+        if name == "data_dir":
+            return "`~/.local/share/printer-supplies`"
         value = field.default_factory()  # type: ignore[call-arg]
         return "see below" if isinstance(value, BaseModel) else f"`{value!r}`"
     if field.default is PydanticUndefined:
@@ -84,7 +93,11 @@ def table(model: type[BaseModel], prefix: str, env: bool) -> str:
     for name, field in model.model_fields.items():
         annotation = field.annotation
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            continue  # nested sections get their own table
+            if env:
+                continue  # nested sections get their own table
+            row = f"| `{prefix}{name}` | mapping | `{{}}` | {field.description or ''} |"
+            lines.append(row)
+            continue
         key = f"{prefix}{name}"
         row = (
             f"| `{key}` | {type_name(annotation)}{constraints(field)} | {default_text(name, field)} "
@@ -101,7 +114,9 @@ def main() -> None:
         ("Top level", Settings, "", True),
         ("`snmp`: SNMP defaults for every printer", SnmpSettings, "snmp.", True),
         ("`mqtt`: the broker and the topics", MqttSettings, "mqtt.", True),
+        ("`discovery`: finding printers", DiscoverySettings, "discovery.", True),
         ("`printers[]`: one entry per printer", PrinterSettings, "", False),
+        ("`snmp_profiles[]`: credentials discovery tries, in order", SnmpProfile, "", False),
     ]
     for title, model, prefix, env in sections:
         print(f"### {title}\n")
