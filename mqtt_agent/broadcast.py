@@ -94,9 +94,10 @@ def parse_reply(data: bytes, request_id: int, source: tuple[str, int]) -> Broadc
         (oid1, value1), (oid2, value2) = varbinds
         if tuple(oid1)[: len(_SYS_OBJECT_ID)] == _SYS_OBJECT_ID and isinstance(value1, univ.ObjectIdentifier):
             sys_object_id = str(value1)[:512]
-        second = tuple(oid2)
-        has_printer_mib = second[: len(_PRINTER_MIB)] == _PRINTER_MIB
-        if second[: len(_SERIAL)] == _SERIAL and isinstance(value2, univ.OctetString):
+        # endOfMibView / noSuch* are Null subtypes and echo the requested name: no answer.
+        second = tuple(oid2) if not isinstance(value2, univ.Null) else ()
+        has_printer_mib = second > _SERIAL and second[: len(_PRINTER_MIB)] == _PRINTER_MIB
+        if has_printer_mib and second[: len(_SERIAL)] == _SERIAL and isinstance(value2, univ.OctetString):
             serial = decode_text(bytes(value2))
     return BroadcastReply(source[0], source[1], sys_object_id, has_printer_mib, serial, len(data))
 
@@ -163,7 +164,12 @@ async def broadcast_probe(
 def broadcast_addresses() -> list[str]:
     """The directed broadcast address of every IPv4 subnet of this host, loopback excluded."""
     found: list[str] = []
-    for adapter in ifaddr.get_adapters():
+    try:
+        adapters = ifaddr.get_adapters()
+    except OSError as exc:
+        _LOG.warning("cannot list network interfaces: %s", exc)
+        return found
+    for adapter in adapters:
         for ip in adapter.ips:
             if not isinstance(ip.ip, str):  # IPv6 has no broadcast
                 continue

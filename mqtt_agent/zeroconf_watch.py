@@ -145,12 +145,12 @@ class MdnsWatcher:
         is logged, False is returned and it is tried again every ``retry_interval`` seconds."""
         if self._browser is not None or self._retry is not None:
             return self._browser is not None
-        if self._open(quiet=False):
+        if await self._open(quiet=False):
             return True
         self._retry = asyncio.create_task(self._retry_open(), name="mdns-retry")
         return False
 
-    def _open(self, quiet: bool) -> bool:
+    async def _open(self, quiet: bool) -> bool:
         azc: AsyncZeroconf | None = None
         try:
             if self._shared is not None:
@@ -171,7 +171,7 @@ class MdnsWatcher:
             )
             if azc is not None and azc is not self._shared:
                 with contextlib.suppress(Exception):
-                    azc.zeroconf.close()
+                    await azc.async_close()
             return False
         self._azc = azc
         _LOG.debug("mDNS browsing %s", ", ".join(self._types))
@@ -181,7 +181,7 @@ class MdnsWatcher:
         opened = False
         while not opened:
             await asyncio.sleep(self._retry_interval)
-            opened = self._open(quiet=True)
+            opened = await self._open(quiet=True)
 
     async def stop(self) -> None:
         """Stop browsing, cancel pending resolutions and callbacks, close zeroconf if ours."""
@@ -248,9 +248,7 @@ class MdnsWatcher:
                 port=info.port,
                 properties=decode_txt(info.properties),
             )
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
+        except Exception as exc:  # CancelledError is not an Exception: it goes through
             _LOG.warning("mDNS: resolving %s failed: %s", name, exc)
             return
         if not service.addresses:

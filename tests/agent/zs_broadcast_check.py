@@ -34,7 +34,7 @@ def ip(*args: str) -> None:
 
 def start_host(index: int, printer: SimPrinter) -> tuple[subprocess.Popen[bytes], SnmpSimulator]:
     """A host in its own namespace: it waits for its link, configures it, then runs snmpsim."""
-    printer.address = "0.0.0.0"  # noqa: S104 - a real agent listens on every address: broadcasts included
+    printer.address = "0.0.0.0"
     sim = SnmpSimulator([printer])
     sim.write(printer)
     link = f"zsp{index}"

@@ -17,8 +17,13 @@ from zeroconf.asyncio import AsyncServiceInfo, AsyncZeroconf
 
 from mqtt_agent.zeroconf_watch import MdnsService, MdnsWatcher
 
-IPP, IPPS, PDL, LPD = "_ipp._tcp.local.", "_ipps._tcp.local.", "_pdl-datastream._tcp.local.", "_printer._tcp.local."
-OFFICE, LOBBY, GHOST, BOGUS = "127.0.0.11", "127.0.0.12", "127.0.0.13", "0.0.0.0"  # noqa: S104
+IPP, IPPS, PDL, LPD = (
+    "_ipp._tcp.local.",
+    "_ipps._tcp.local.",
+    "_pdl-datastream._tcp.local.",
+    "_printer._tcp.local.",
+)
+OFFICE, LOBBY, GHOST, BOGUS = "127.0.0.11", "127.0.0.12", "127.0.0.13", "0.0.0.0"
 OFFICE_TXT = {
     "txtvers": "1",
     "ty": "HP Color LaserJet Pro M454dw",
@@ -48,7 +53,9 @@ LOBBY_TXT = (
 )
 
 
-def info(service_type: str, instance: str, address: str | None, port: int, txt: object, host: str) -> AsyncServiceInfo:
+def info(
+    service_type: str, instance: str, address: str | None, port: int, txt: object, host: str
+) -> AsyncServiceInfo:
     return AsyncServiceInfo(
         service_type,
         f"{instance}.{service_type}",
@@ -120,9 +127,7 @@ async def main() -> int:
         await responder.async_unregister_service(lobby)
         result["lobby_gone"] = await wait_for(lambda: LOBBY not in watcher.addresses, 5)
         await (await responder.async_register_service(lobby))
-        result["lobby_back"] = await wait_for(
-            lambda: sum(e["address"] == LOBBY for e in events) >= 2, 10
-        )
+        result["lobby_back"] = await wait_for(lambda: sum(e["address"] == LOBBY for e in events) >= 2, 10)
         # One type of the office printer going away leaves it announced: no new report.
         await responder.async_unregister_service(office[1])
         await asyncio.sleep(1.0)
