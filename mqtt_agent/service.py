@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 import time
 from dataclasses import asdict
@@ -266,15 +265,14 @@ class Agent:
         return printer
 
     async def discover(self, networks: list[str]) -> dict[str, Any]:
-        """Sweep ``networks`` (default: the host's subnets); one sweep at a time."""
-        from .discovery import Candidate, SweepProgress, host_networks, sweep
+        """Sweep ``networks`` (default: ``discovery.networks``, else the host's subnets); one at a time."""
+        from .discovery import Candidate, SweepProgress, host_networks, parse_networks, sweep
 
         if self._sweep is not None and not self._sweep.done():
             raise AgentError("a discovery sweep is already running")
-        try:
-            parsed = [ipaddress.ip_network(n, strict=False) for n in networks] or host_networks()
-        except ValueError as exc:
-            raise AgentError(f"not a network: {exc}") from exc
+        parsed = parse_networks(networks or self.settings.discovery.networks) or host_networks()
+        if not parsed:
+            raise AgentError("no network to sweep: this host has no IPv4 subnet; name one")
 
         async def found(candidate: Candidate) -> None:
             await self.record(candidate)
@@ -297,17 +295,21 @@ class Agent:
         async def run() -> dict[str, Any]:
             self.discovery.update(running=True, progress=0)
             await self.publish_state()
+            # A client of its own: pysnmp keeps state per address contacted, freed with the engine.
+            client = SnmpClient()
             try:
                 report = await sweep(
-                    self.snmp,
+                    client,
                     parsed,
                     self.settings.profiles(),
                     self.settings.discovery,
+                    port=self.settings.snmp.port,
                     on_progress=progress,
                     on_found=found,
                 )
                 summary = report.summary()
             finally:
+                client.close()
                 self.discovery["running"] = False
             self.discovery.update(progress=100, last_run=summary)
             await self.publish_state()
@@ -338,13 +340,15 @@ class Agent:
             return
 
         async def on_address(address: str, service: MdnsService) -> None:
+            _LOG.debug("mDNS: %s at %s", service.name, address)
             candidate = await probe(
                 self.snmp,
                 address,
-                161,
+                self.settings.snmp.port,
                 self.settings.profiles(),
                 self.settings.discovery.timeout,
                 self.settings.discovery.retries,
+                source="mdns",
             )
             if candidate is not None:
                 await self.record(candidate)
@@ -368,14 +372,22 @@ class Agent:
             profile = self.settings.profiles()[0]
             if destinations and profile.version != "3":
                 try:
-                    replies = await broadcast_probe(destinations, profile.community.get_secret_value())
+                    replies = await broadcast_probe(
+                        destinations, profile.community.get_secret_value(), self.settings.snmp.port
+                    )
                 except OSError as exc:
                     _LOG.warning("SNMP broadcast probe failed: %s", exc)
                     replies = []
                 for reply in replies:
                     if reply.has_printer_mib:
                         candidate = await probe(
-                            self.snmp, reply.source, 161, self.settings.profiles(), 2.0, 1
+                            self.snmp,
+                            reply.source,
+                            self.settings.snmp.port,
+                            self.settings.profiles(),
+                            self.settings.discovery.timeout,
+                            self.settings.discovery.retries,
+                            source="broadcast",
                         )
                         if candidate is not None:
                             await self.record(candidate)

@@ -531,26 +531,33 @@ class FleetSimulator(SnmpSimulator):
 
     async def wait_ready(self, timeout: float = 30.0) -> None:
         """Wait until every device answers a GETNEXT in its first community (any answer will do:
-        a recording need not hold sysDescr)."""
+        a recording need not hold sysDescr). One device at a time: snmpsim answers one request at
+        a time, and opening a recording the first time can take it a few hundred milliseconds."""
         from .snmp import SnmpAuth, SnmpClient, SnmpTarget
 
         client = SnmpClient()
         deadline = time.monotonic() + timeout
+
+        async def one(printer: SimPrinter) -> None:
+            community = "public"
+            if isinstance(printer, RecordedHost):
+                community = next(iter(printer.files), "public")
+            target = SnmpTarget(printer.address, printer.port, SnmpAuth(community=community), 2.0, 0)
+            while True:
+                if self.process is not None and self.process.poll() is not None:
+                    stderr = self.process.stderr
+                    err = stderr.read().decode(errors="replace") if stderr else ""
+                    raise AgentError(f"snmpsim exited: {err[-2000:]}")
+                with contextlib.suppress(Exception):
+                    if await client.get_next(target, ["1.3.6"]):
+                        return
+                if time.monotonic() > deadline:
+                    raise AgentError(f"simulated device {printer.address} did not come up")
+                await asyncio.sleep(0.2)
+
         try:
             for printer in self.printers:
-                if printer.offline:
-                    continue
-                community = next(iter(printer.files), "public") if isinstance(printer, RecordedHost) else "public"
-                target = SnmpTarget(printer.address, printer.port, SnmpAuth(community=community), 0.5, 0)
-                while True:
-                    if self.process is not None and self.process.poll() is not None:
-                        err = self.process.stderr.read().decode(errors="replace") if self.process.stderr else ""
-                        raise AgentError(f"snmpsim exited: {err[-2000:]}")
-                    with contextlib.suppress(Exception):
-                        if await client.get_next(target, ["1.3.6"]):
-                            break
-                    if time.monotonic() > deadline:
-                        raise AgentError(f"simulated device {printer.address} did not come up")
-                    await asyncio.sleep(0.2)
+                if not printer.offline:
+                    await one(printer)
         finally:
             client.close()

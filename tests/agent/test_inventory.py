@@ -193,3 +193,45 @@ async def test_inventory_survives_agent_restart(broker, fleet, tmp_path: Path) -
         assert db.execute("SELECT id FROM printers").fetchall() == [(pid,)]
     found = await retained(*broker, "#")
     assert topics().discovery(pid) in found
+
+
+async def test_discover_button_sweeps_and_monitors_what_it_finds(broker, fleet) -> None:
+    """Home Assistant's "Discover printers" button, end to end: sweep, inventory, polling, devices."""
+    printers, _sim = fleet
+    base = make_settings(broker, [])
+    network = printers[0].address.rsplit(".", 1)[0] + ".0/28"
+    settings = base.model_copy(
+        update={
+            "snmp": base.snmp.model_copy(update={"port": printers[0].port}),
+            # what the button's bare command sweeps
+            "discovery": base.discovery.model_copy(update={"networks": [network]}),
+        }
+    )
+    agent = Agent(settings)
+    t = topics()
+    recorder = Recorder(*broker)
+    await recorder.start()
+    async with running(agent):
+        await asyncio.wait_for(agent.publisher.connected.wait(), 10)
+        button = json.loads(await recorder.wait_for(t.agent_discovery))["cmps"]["agent_t1_discover"]
+        async with aiomqtt.Client(*broker, identifier="ha-button") as ha:
+            await ha.subscribe(t.agent_response, qos=1)
+            await ha.publish(button["cmd_t"], button["pl_prs"], qos=1)
+            async with asyncio.timeout(60):
+                async for message in ha.messages:
+                    reply = json.loads(message.payload)
+                    if reply.get("command") == "discover":
+                        break
+        assert reply["ok"], reply
+        assert reply["result"]["printers"] == len(printers)
+        ids = {p.id for p in agent.inventory.all()}
+        assert {p.serial for p in agent.inventory.all()} == {p.serial for p in printers}
+        assert all(p.source == "sweep" and p.monitored for p in agent.inventory.all())
+        for pid in ids:
+            await recorder.wait_for(t.printer_state(pid))
+        state = json.loads(
+            await recorder.wait_for(t.agent_state, lambda p: json.loads(p)["discovery"]["last_run"])
+        )
+        assert state["discovery"]["running"] is False and state["discovery"]["progress"] == 100
+        assert state["discovery"]["last_run"]["printers"] == len(printers)
+    await recorder.stop()
