@@ -33,10 +33,11 @@ find_python() {
 }
 
 make_venv() {
-    # make_venv DIR PYTHON EXTRA... : builds DIR with the project (editable) and the pinned packages.
-    local dir="$1" py="$2"; shift 2
+    # make_venv DIR PYTHON EXTRAS [PIP ARGS...]: builds DIR with the project (editable, with the
+    # given extras, e.g. "sim,cloud") and the pinned packages.
+    local dir="$1" py="$2" extras="$3"; shift 3
     local stamp
-    stamp="$( (cat pyproject.toml constraints.txt constraints-dev.txt requirements-dev.txt; "$py" --version; echo "$*") | sha256sum | cut -c1-16)"
+    stamp="$( (cat pyproject.toml constraints.txt constraints-dev.txt requirements-dev.txt; "$py" --version; echo "$extras $*") | sha256sum | cut -c1-16)"
     if [ -f "$dir/.stamp" ] && [ "$(cat "$dir/.stamp")" = "$stamp" ] && [ -x "$dir/bin/python" ]; then
         return 0
     fi
@@ -45,12 +46,13 @@ make_venv() {
     "$py" -m venv "$dir"
     "$dir/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
     "$dir/bin/python" -m pip install -q --disable-pip-version-check \
-        -c constraints.txt -c constraints-dev.txt -e ".[sim]" "$@"
+        -c constraints.txt -c constraints-dev.txt -e ".[$extras]" "$@"
     echo "$stamp" > "$dir/.stamp"
 }
 
 ensure_base() {
-    apt_install mosquitto
+    # $@: extra Debian packages (the tests add chromium and postgresql)
+    apt_install mosquitto "$@"
     PY313="$(find_python 3.13 || true)"
     if [ -z "$PY313" ]; then
         log "no Python 3.13 found; falling back to $(command -v python3)"
