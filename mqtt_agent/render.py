@@ -92,7 +92,7 @@ def fleet_table(snapshots: Iterable[tuple[str, PrinterSnapshot | None, str | Non
         for supply in snapshot.supplies:
             if lines:
                 lines.append("\n")
-            lines.append(f"{supply.name[:28]:<28} ")
+            lines.append(f"{supply.name[:30]:<30} ")
             lines.append_text(bar(supply, 12))
         name = f"{snapshot.identity.vendor or ''} {snapshot.identity.model or ''}".strip() or key
         style = {"error": "bold red", "warning": "yellow"}.get(snapshot.status, "green")
