@@ -264,6 +264,25 @@ class SnmpClient:
                 raise SnmpError(f"{target.label}: {meaning} ({target.auth.describe()})")
         raise SnmpError(f"{target.label}: {text}")
 
+    async def _request(
+        self, target: SnmpTarget, kind: str, oids: Sequence[str], repetitions: int = 0
+    ) -> tuple[int, int, Any, list[Any]]:
+        """One GET / GETNEXT / GETBULK exchange: (error status, error index, status object, varbinds)."""
+        transport = await self._transport(target)
+        varbinds = [ObjectType(ObjectIdentity(o)) for o in oids]
+        common = (self.engine, self._auth_data(target), transport, self._context(target))
+        if kind == "get":
+            indication, status, index, answer = await get_cmd(*common, *varbinds, lookupMib=False)
+        elif kind == "next":
+            indication, status, index, answer = await next_cmd(*common, *varbinds, lookupMib=False)
+        else:
+            indication, status, index, answer = await bulk_cmd(
+                *common, 0, repetitions, *varbinds, lookupMib=False
+            )
+        self._check(target, indication)
+        code = int(status) if status is not None else 0
+        return code, int(index or 0), status, list(answer or [])
+
     async def get(self, target: SnmpTarget, oids: Iterable[str]) -> dict[str, SnmpValue]:
         """GET the given instances; instances the printer does not have are absent from the result."""
         wanted = list(dict.fromkeys(oids))
@@ -273,27 +292,17 @@ class SnmpClient:
         return result
 
     async def _get_chunk(self, target: SnmpTarget, oids: list[str], result: dict[str, SnmpValue]) -> None:
-        transport = await self._transport(target)
         pending = list(oids)
         while pending:
-            indication, status, index, varbinds = await get_cmd(
-                self.engine,
-                self._auth_data(target),
-                transport,
-                self._context(target),
-                *(ObjectType(ObjectIdentity(o)) for o in pending),
-                lookupMib=False,
-            )
-            self._check(target, indication)
-            code = int(status) if status is not None else 0
+            code, index, status, varbinds = await self._request(target, "get", pending)
             if code == 0:
                 for name, value in varbinds:
                     converted = _convert(value)
                     if converted is not None:
                         result[str(name)] = converted
                 return
-            if code == 2 and 0 < int(index) <= len(pending):  # v1 noSuchName: drop the culprit, ask again
-                del pending[int(index) - 1]
+            if code == 2 and 0 < index <= len(pending):  # v1 noSuchName: drop the culprit, ask again
+                del pending[index - 1]
                 continue
             if code == 1 and len(pending) > 1:  # tooBig: split the request
                 half = len(pending) // 2
@@ -311,22 +320,12 @@ class SnmpClient:
         A single datagram each way whatever the answer, which makes it the cheapest question that
         both finds an instance and says whether a subtree exists (discovery's probe).
         """
-        transport = await self._transport(target)
         pending = list(dict.fromkeys(oids))
         result: dict[str, tuple[str, SnmpValue]] = {}
         while pending:
-            indication, status, index, varbinds = await next_cmd(
-                self.engine,
-                self._auth_data(target),
-                transport,
-                self._context(target),
-                *(ObjectType(ObjectIdentity(o)) for o in pending),
-                lookupMib=False,
-            )
-            self._check(target, indication)
-            code = int(status) if status is not None else 0
-            if code == 2 and 0 < int(index) <= len(pending):  # v1 noSuchName: that one hit the end
-                del pending[int(index) - 1]
+            code, index, status, varbinds = await self._request(target, "next", pending)
+            if code == 2 and 0 < index <= len(pending):  # v1 noSuchName: that one hit the end
+                del pending[index - 1]
                 continue
             if code != 0:
                 raise SnmpError(f"{target.label}: error status {status.prettyPrint()} for GETNEXT")
@@ -348,33 +347,13 @@ class SnmpClient:
         result: dict[str, dict[str, SnmpValue]] = {c: {} for c in columns}
         cursor: dict[str, str] = {c: c for c in columns}
         active = list(columns)
-        transport = await self._transport(target)
         use_bulk = target.auth.version != "1"
         while active:
             reps = max(1, BULK_VARBINDS // len(active))
-            request = [ObjectType(ObjectIdentity(cursor[c])) for c in active]
-            if use_bulk:
-                indication, status, _index, varbinds = await bulk_cmd(
-                    self.engine,
-                    self._auth_data(target),
-                    transport,
-                    self._context(target),
-                    0,
-                    reps,
-                    *request,
-                    lookupMib=False,
-                )
-            else:
-                indication, status, _index, varbinds = await next_cmd(
-                    self.engine,
-                    self._auth_data(target),
-                    transport,
-                    self._context(target),
-                    *request,
-                    lookupMib=False,
-                )
-            self._check(target, indication)
-            code = int(status) if status is not None else 0
+            request = [cursor[c] for c in active]
+            code, _index, status, varbinds = await self._request(
+                target, "bulk" if use_bulk else "next", request, reps
+            )
             if code == 2:  # v1 noSuchName at the end of the MIB
                 break
             if code != 0:

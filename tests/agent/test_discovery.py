@@ -261,7 +261,9 @@ def _settings(fleet: Fleet, tmp_path: Path, **discovery_settings: Any) -> Settin
 async def test_sweep_of_a_slash_24_finds_exactly_the_printers(
     fleet: Fleet, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    settings = _settings(fleet, tmp_path)
+    # A 2 s timeout (default 1 s): the simulator is one Python process serving ~80 engines while
+    # other tests load the machine. Silent addresses still cost exactly one datagram each.
+    settings = _settings(fleet, tmp_path, timeout=2.0)
     inventory = Inventory(settings.inventory_path)
     console = _console()
     started = time.monotonic()
