@@ -29,6 +29,7 @@ INT, OCTETS, HEX, OID, COUNTER32, GAUGE32, TICKS = "2", "4", "4x", "6", "65", "6
 
 BROTHER_MAINTENANCE = "1.3.6.1.4.1.2435.2.3.9.4.2.1.5.5.8.0"
 BROTHER_COUNTERS = "1.3.6.1.4.1.2435.2.3.9.4.2.1.5.5.10.0"
+SHARD = 24  # simulated devices per snmpsim process
 
 
 @dataclass
@@ -386,7 +387,7 @@ class SnmpSimulator:
         self.v3 = v3
         self._tmp = None if workdir else tempfile.TemporaryDirectory(prefix="printer-sim-")
         self.workdir = workdir or Path(self._tmp.name)  # type: ignore[union-attr]
-        self.process: subprocess.Popen[bytes] | None = None
+        self.processes: list[subprocess.Popen[bytes]] = []
         self._mtime = int(time.time())
 
     def data_dir(self, printer: SimPrinter) -> Path:
@@ -407,16 +408,16 @@ class SnmpSimulator:
         os.utime(tmp, (self._mtime, self._mtime))
         os.replace(tmp, target)
 
-    def command(self) -> list[str]:
+    def command(self, printers: list[SimPrinter] | None = None) -> list[str]:
         exe = shutil.which(
             "snmpsim-command-responder", path=str(Path(sys.executable).parent)
         ) or shutil.which("snmpsim-command-responder")
         if exe is None:
-            raise RuntimeError("snmpsim is not installed (pip install 'printer-supplies[sim]')")
+            raise AgentError("snmpsim is not installed: pip install 'printer-supplies[sim]'")
         cache = self.workdir / "cache"
         cache.mkdir(parents=True, exist_ok=True)
         args = [exe, f"--cache-dir={cache}", "--log-level=error", "--logging-method=null"]
-        for printer in self.printers:
+        for printer in self.printers if printers is None else printers:
             args += ["--v3-engine-id=auto"]
             if self.v3:
                 args += [
@@ -433,12 +434,28 @@ class SnmpSimulator:
         return args
 
     def start(self) -> None:
+        """One snmpsim process per ``SHARD`` printers: one process answers one request at a time
+        and keeps only about 30 recordings open, so a big fleet in one process gets slow."""
         for printer in self.printers:
             self.write(printer)
         env = {**os.environ, "SNMPSIM_ALLOW_ROOT": "true"}
-        self.process = subprocess.Popen(  # noqa: S603 - our own fixed command line
-            self.command(), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
+        for start in range(0, len(self.printers), SHARD):
+            self.processes.append(
+                subprocess.Popen(  # noqa: S603 - our own fixed command line
+                    self.command(self.printers[start : start + SHARD]),
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE,
+                )
+            )
+
+    @property
+    def process(self) -> subprocess.Popen[bytes] | None:
+        """The first snmpsim process that has exited (to report why), else the first one."""
+        for process in self.processes:
+            if process.poll() is not None:
+                return process
+        return self.processes[0] if self.processes else None
 
     async def wait_ready(self, timeout: float = 30.0) -> None:
         """Wait until every simulated printer answers (snmpsim indexes files at start-up)."""
@@ -465,14 +482,16 @@ class SnmpSimulator:
             client.close()
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
+        for process in self.processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes:
             try:
-                self.process.wait(timeout=5)
+                process.wait(timeout=5)
             except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None
+                process.kill()
+                process.wait()
+        self.processes = []
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None

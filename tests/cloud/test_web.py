@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +39,9 @@ from web_support import (  # fixtures are imported by name: see web_support's do
 )
 
 from supplies_cloud.app import create_app
+from supplies_cloud.models import Site
 from supplies_cloud.rules.orders import NewOrder, change_status, create_order
+from supplies_cloud.security import hash_password
 
 
 def place_order(page: Any, link: str, quantity: int) -> str:
@@ -71,8 +75,6 @@ def add_other_orders(service: Service) -> None:
     """A second site with orders in other states, so the dealer's screenshots show a real desk."""
     site_id = service.add_site("Praxis Dr. Lang")
     with service.app.state.db.session() as session:
-        from supplies_cloud.models import Site
-
         site = session.get(Site, site_id)
         assert site is not None
         for key, part, qty, status in (("a", "W2031A", 1, None), ("b", "W2031A", 3, "shipped")):
@@ -93,9 +95,17 @@ def add_other_orders(service: Service) -> None:
 def test_storefront_order_then_the_dealer_ships_it(web_service: Service, new_page: Any) -> None:
     service = web_service
     site_id = service.add_site("Kanzlei Weber")
-    link = service.store_link(site_id, "W2030A", printer="office-2f", supply="toner.black")
+    api = httpx.Client(
+        base_url=f"{service.base_url}/api/v1",
+        headers={"Authorization": f"Bearer {service.add_api_key(site_id)}"},
+    )
+    # The link the integration gets from the API (it may add which printer and supply it is for).
+    part = api.get("/catalog/W2030A")
+    assert part.status_code == 200, part.text
+    link = part.json()["storefront_url"] + "&printer=office-2f&supply=toner.black"
+    assert link == service.store_link(site_id, "W2030A", printer="office-2f", supply="toner.black")
 
-    # The customer opens the link from the integration: the part, its price, an order form.
+    # The customer opens the link: the part, its price, an order form.
     page = new_page(DESKTOP)
     assert page.goto(link).status == 200
     expect(page.get_by_role("heading", level=1)).to_have_text("W2030A")
@@ -132,6 +142,7 @@ def test_storefront_order_then_the_dealer_ships_it(web_service: Service, new_pag
     assert desk.url.endswith("/dealer/login")
     assert sign_in(desk, service.base_url, password="not the password") == 401
     expect(desk.get_by_role("alert")).to_have_text("Wrong username or password.")
+    shots.append(screenshot(desk, "dealer-login-refused"))
     assert not [c for c in desk.context.cookies() if "session" in c["name"]]
     desk.goto(f"{service.base_url}/dealer")
     assert desk.url.endswith("/dealer/login")
@@ -162,7 +173,13 @@ def test_storefront_order_then_the_dealer_ships_it(web_service: Service, new_pag
     expect(row).to_have_attribute("data-status", "shipped")
     expect(row).to_contain_text("JD0123456789")
 
-    # The customer's page shows the tracking number as soon as it ships.
+    # The integration's next status poll sees the tracking number, and so does the storefront.
+    polled = api.get(f"/orders/{order_id}").json()
+    assert (polled["status"], polled["shipment"]) == (
+        "shipped",
+        {"carrier": "DHL", "tracking_number": "JD0123456789"},
+    )
+    api.close()
     page.goto(link)
     expect(page.locator(f"tr#{order_id}")).to_contain_text("shipped")
     expect(page.locator(f"tr#{order_id} td[data-label=Shipment]")).to_have_text("DHL JD0123456789")
@@ -208,6 +225,7 @@ def test_a_changed_storefront_link_is_refused(web_service: Service, new_page: An
         assert response.status == 403, url
         expect(page.get_by_role("heading", level=1)).to_have_text("This link is not valid")
         expect(page.get_by_role("button", name="Order")).to_have_count(0)
+    screenshot(page, "storefront-link-refused")
     assert page.goto(link).status == 200
 
 
@@ -263,16 +281,19 @@ def test_a_double_submitted_order_form_orders_once(web_service: Service, new_pag
     page = new_page()
     page.goto(link)
     page.get_by_label("Quantity").fill("3")
-    # The same form sent twice at once (a double click, a resend): both answered, one order.
-    statuses = page.evaluate(
-        """async () => {
-            const form = document.querySelector('form.order-box');
-            const send = () => fetch(form.action, {method: 'POST', body: new FormData(form)});
-            const answers = await Promise.all([send(), send()]);
-            return answers.map(a => a.status);
-        }"""
-    )
-    assert statuses == [200, 200]
+    # The same filled-in form sent twice at once (a resend, an impatient double submit), with the
+    # browser's cookies: both answered with the same order, one order stored.
+    fields = page.evaluate("Object.fromEntries(new FormData(document.querySelector('form.order-box')))")
+    cookies = {c["name"]: c["value"] for c in page.context.cookies()}
+
+    def send(_: int) -> httpx.Response:
+        with httpx.Client(base_url=service.base_url, cookies=cookies) as client:
+            return client.post("/store/W2030A", data=fields)
+
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(send, range(2)))
+    assert [a.status_code for a in answers] == [303, 303]
+    assert answers[0].headers["location"] == answers[1].headers["location"]
     orders = service.orders(site_id)
     assert [(o.quantity, o.status) for o in orders] == [(3, "pending")]
 
@@ -301,22 +322,49 @@ def test_dealer_pages_need_a_valid_session(web_service: Service) -> None:
         assert "url(" not in css.text and "@import" not in css.text  # nothing loaded from elsewhere
 
 
+def test_a_changed_password_or_a_disabled_login_ends_the_session(web_service: Service) -> None:
+    service = web_service
+    username = service.add_user("first password")
+
+    def signed_in_client(password: str) -> httpx.Client:
+        client = httpx.Client(base_url=service.base_url)
+        fields = form_fields(client.get("/dealer/login").text, "/dealer/login")
+        answer = client.post("/dealer/login", data=fields | {"username": username, "password": password})
+        assert answer.status_code == 303, answer.text
+        assert client.get("/dealer").status_code == 200
+        return client
+
+    with closing(signed_in_client("first password")) as client:
+        service.set_user(username, password_hash=hash_password("second password"))
+        assert client.get("/dealer").headers["location"] == "/dealer/login"
+    with closing(signed_in_client("second password")) as client:
+        service.set_user(username, active=False)
+        assert client.get("/dealer").headers["location"] == "/dealer/login"
+        fields = form_fields(client.get("/dealer/login").text, "/dealer/login")
+        answer = client.post(
+            "/dealer/login", data=fields | {"username": username, "password": "second password"}
+        )
+        assert answer.status_code == 401
+
+
 def test_secure_cookies_when_configured(tmp_path: Path) -> None:
     """Behind https the session cookie is Secure and host-only (``__Host-``)."""
     settings = service_settings(tmp_path, "https://supplies.example", secure_cookies=True)
     app = create_app(settings)
     seed(app)
-    transport = httpx.ASGITransport(app=app)
 
-    async def run() -> httpx.Response:
+    async def sign_in() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="https://supplies.example") as client:
             page = await client.get("/dealer/login")
-            assert "__Host-supplies_csrf" in page.headers["set-cookie"]
+            assert page.headers["set-cookie"].startswith("__Host-supplies_csrf=")
             fields = form_fields(page.text, "/dealer/login")
             fields.update(username=DEALER_USER, password=DEALER_PASSWORD)
             return await client.post("/dealer/login", data=fields)
 
-    response = asyncio.run(run())
+    # In a thread of its own: the browser's sync API keeps a loop running in this one.
+    with ThreadPoolExecutor(1) as pool:
+        response = pool.submit(asyncio.run, sign_in()).result()
     assert response.status_code == 303
     cookie = response.headers["set-cookie"]
     assert cookie.startswith("__Host-supplies_session=")

@@ -18,6 +18,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from html.parser import HTMLParser
@@ -31,11 +32,12 @@ import uvicorn
 from aiosmtpd.controller import Controller
 from fastapi import FastAPI
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from supplies_cloud.app import create_app
 from supplies_cloud.config import CloudSettings
-from supplies_cloud.models import CatalogItem, Order, Site, User
-from supplies_cloud.security import hash_password, sign
+from supplies_cloud.models import ApiKey, CatalogItem, Order, Site, User
+from supplies_cloud.security import hash_password, key_hash, key_prefix, new_api_key, sign
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -173,9 +175,10 @@ class WebhookSink:
         ]
 
 
-@pytest.fixture(scope="module")
-def webhook_sink() -> Iterator[WebhookSink]:
-    sink = WebhookSink()
+@contextmanager
+def running_webhook_sink(status: int = 200) -> Iterator[WebhookSink]:
+    """A webhook receiver on a free port, in a thread; its URL carries a token logs must not show."""
+    sink = WebhookSink(status=status)
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
@@ -200,6 +203,12 @@ def webhook_sink() -> Iterator[WebhookSink]:
         server.shutdown()
         server.server_close()
         thread.join(5)
+
+
+@pytest.fixture(scope="module")
+def webhook_sink() -> Iterator[WebhookSink]:
+    with running_webhook_sink() as sink:
+        yield sink
 
 
 # --- the service -----------------------------------------------------------------------------------
@@ -229,14 +238,36 @@ class Service:
             session.flush()
             return int(site.id)
 
+    def add_api_key(self, site_id: int) -> str:
+        """An API key for the site, as the integration would hold it."""
+        key = new_api_key()
+        with self.app.state.db.session() as session:
+            session.add(
+                ApiKey(site_id=site_id, prefix=key_prefix(key), key_hash=key_hash(key), label="tests")
+            )
+        return key
+
+    def add_user(self, password: str, *, active: bool = True) -> str:
+        """Another dealer login (unique name), for tests that change or disable it."""
+        username = f"staff-{uuid.uuid4().hex[:6]}"
+        with self.app.state.db.session() as session:
+            session.add(User(username=username, password_hash=hash_password(password), active=active))
+        return username
+
+    def set_user(self, username: str, **values: Any) -> None:
+        with self.app.state.db.session() as session:
+            user = session.scalars(select(User).where(User.username == username)).one()
+            for name, value in values.items():
+                setattr(user, name, value)
+
     def orders(self, site_id: int) -> list[Order]:
         with self.app.state.db.session() as session:
             return list(session.scalars(select(Order).where(Order.site_id == site_id).order_by(Order.id)))
 
     def order(self, public_id: str) -> Order:
         with self.app.state.db.session() as session:
-            order = session.scalars(select(Order).where(Order.public_id == public_id)).one()
-            return order
+            query = select(Order).where(Order.public_id == public_id).options(selectinload(Order.events))
+            return session.scalars(query).one()
 
 
 def seed(app: FastAPI) -> None:
@@ -361,9 +392,13 @@ def form_fields(html: str, action: str) -> dict[str, str]:
 # --- the browser ---------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    """Debian's Chromium through Playwright, once per worker; skipped where it is not installed."""
+    """Debian's Chromium through Playwright; skipped where it is not installed.
+
+    Module-scoped, not session-scoped: Playwright's sync API keeps an asyncio loop running in the
+    main thread while it is started, which would break async tests that a worker runs later.
+    """
     if not CHROMIUM.exists():
         pytest.skip("Chromium is not installed at /usr/bin/chromium")
     sync_api = pytest.importorskip("playwright.sync_api")
