@@ -234,4 +234,20 @@ async def test_discover_button_sweeps_and_monitors_what_it_finds(broker, fleet) 
         )
         assert state["discovery"]["running"] is False and state["discovery"]["progress"] == 100
         assert state["discovery"]["last_run"]["printers"] == len(printers)
+        assert state["discovery"]["last_run"]["bytes_per_silent_address"] <= 150
+
+        # Network cost per printer, as the diagnostic entities read it from the agent state: the
+        # first poll reads the tables too, a second poll is one GET.
+        await recorder.wait_for(t.agent_state, lambda p: set(json.loads(p)["network"]) == ids)
+        assert (await command(broker, {"command": "poll_now"}))["ok"]
+
+        def steady(payload: bytes) -> bool:
+            network = json.loads(payload)["network"]
+            return set(network) == ids and all(c["last_poll_requests"] == 1 for c in network.values())
+
+        state = json.loads(await recorder.wait_for(t.agent_state, steady))
+        for pid in ids:
+            cost = state["network"][pid]
+            assert cost["last_poll_requests"] == 1 and 0 < cost["last_poll_bytes"] < 1500
+            assert cost["bytes"] > cost["last_poll_bytes"]  # the first poll also read the tables
     await recorder.stop()
