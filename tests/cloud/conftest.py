@@ -25,7 +25,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -101,17 +101,27 @@ def _resolve(node: dict[str, Any]) -> dict[str, Any]:
     return node
 
 
+@cache
 def schema_validator(pointer: str) -> Draft202012Validator:
     """A validator for the schema at ``pointer`` (``/components/schemas/Order``) of the document."""
     return Draft202012Validator(
-        {"$ref": f"{_DOC_URI}#{pointer}"}, registry=_registry(), format_checker=Draft202012Validator.FORMAT_CHECKER
+        {"$ref": f"{_DOC_URI}#{pointer}"},
+        registry=_registry(),
+        format_checker=Draft202012Validator.FORMAT_CHECKER,
     )
 
 
+@cache
+def _path_patterns() -> list[tuple[re.Pattern[str], Operation]]:
+    return [
+        (re.compile("^" + re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(op.path)) + "$"), op)
+        for op in operations().values()
+    ]
+
+
 def _operation_for(method: str, path: str) -> Operation | None:
-    for op in operations().values():
-        pattern = "^" + re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(op.path)) + "$"
-        if op.method == method and re.match(pattern, path):
+    for pattern, op in _path_patterns():
+        if op.method == method and pattern.match(path):
             return op
     return None
 
@@ -173,7 +183,7 @@ class Api:
         params: dict[str, Any] | None = None,
         json: Any = None,
         headers: dict[str, str] | None = None,
-        content: bytes | None = None,
+        content: bytes | Iterable[bytes] | None = None,
     ) -> httpx.Response:
         op = operations()[operation_id]
         return self.http.request(
@@ -286,7 +296,9 @@ class CloudService:
 @contextlib.contextmanager
 def run_service(database_url: str, data_dir: Path, backend: str, **overrides: Any) -> Iterator[CloudService]:
     """The service under uvicorn in a thread, on a socket bound before it starts (no port race)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # proto=IPPROTO_TCP: asyncio sets TCP_NODELAY on accepted connections only for sockets that say
+    # so; with proto 0, Nagle's algorithm meets delayed ACKs and every request takes 40 ms.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
@@ -420,9 +432,7 @@ def postgres() -> Iterator[PostgresCluster]:
         reason = _install_postgresql()
         bindir = _pg_bindir()
         if bindir is None:
-            pytest.skip(
-                f"PostgreSQL server binaries (initdb, pg_ctl) are missing and could not be installed: {reason}"
-            )
+            pytest.skip(f"PostgreSQL's initdb and pg_ctl are missing and could not be installed: {reason}")
     cluster = PostgresCluster(bindir)
     try:
         cluster.start()

@@ -13,7 +13,7 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -22,7 +22,6 @@ import pytest
 from supplies_cloud.rules.fleet import compact_printer
 from supplies_cloud.security import signature_ok
 
-SECRET = "test-secret-not-for-production"  # conftest.SECRET: what the services are started with
 HP = "HP Color LaserJet Pro M454dw"
 HP_ID = "hp_vnb3r12345"
 DEMO_MODELS = ("Color LaserJet Pro M454dw", "HL-L8260CDW", "ECOSYS P3155dn", "WF-C5790", "VersaLink C405")
@@ -191,7 +190,8 @@ def test_catalog_lookup_rules_and_storefront_links(cloud: Any) -> None:
     assert parts(model="EPSON WF-C5790 Series", part_number="T9999", kind="waste") == [("T6716", "model")]
     # containment either way: a shorter name, and a longer one
     assert len(parts(model="LaserJet Pro M454dw")) == 4
-    assert len(parts(model="Brother HL-L8260CDW series")) == 7
+    assert len(parts(model="HP Color LaserJet Pro M454dw PCL-6")) == 4
+    assert len(parts(model="Brother HL-L8260CDW series")) == 7  # exact, once "series" is gone
     assert parts(model="Nonexistent 9000") == []
     # every model of the agent's demo fleet, as the agent reports it, finds its supplies
     for model in DEMO_MODELS:
@@ -209,7 +209,8 @@ def test_catalog_lookup_rules_and_storefront_links(cloud: Any) -> None:
     assert url.path == "/store/W2030A"
     query = {k: v[0] for k, v in parse_qs(url.query).items()}
     assert query["site"] == str(site.site_id)
-    assert signature_ok(SECRET, f"{site.site_id}:W2030A", query["sig"])
+    secret = cloud.settings.secret_key.get_secret_value()
+    assert signature_ok(secret, f"{site.site_id}:W2030A", query["sig"])
     # another site gets another signature for the same part
     other = (
         cloud.api(cloud.create_site().key).call("findCatalog", params={"model": HP, "color": "black"}).json()
@@ -339,6 +340,21 @@ async def test_concurrent_requests_with_one_key_make_one_order(cloud: Any) -> No
     assert statuses == [200] * 19 + [201], statuses
     assert len({r.json()["id"] for r in responses}) == 1
     assert await asyncio.to_thread(cloud.count_orders, site.site_id) == 1
+
+
+async def test_concurrent_syncs_of_new_printers_all_succeed(cloud: Any) -> None:
+    """Two agents (or a retry) uploading the same new printers at once: no 500, one row each."""
+    site = cloud.create_site()
+    api = cloud.async_api(site.key)
+    body = sync_body(today(), HP_ID, "brother_e78901k0n123456", "kyocera_r4p0z12345")
+    try:
+        responses = await asyncio.gather(*(api.call("syncFleet", json=body) for _ in range(10)))
+    finally:
+        await api.http.aclose()
+    assert [r.status_code for r in responses] == [200] * 10
+    assert sum(r.json()["new_printers"] for r in responses) == 3
+    eligibility = await asyncio.to_thread(cloud.api(site.key).call, "getEligibility", {"printer_id": HP_ID})
+    assert eligibility.json()["monitored_days"] == 1
 
 
 def test_a_failing_notification_does_not_fail_the_order(cloud: Any) -> None:
@@ -548,6 +564,24 @@ def test_bad_input_is_a_problem_never_a_500(cloud: Any) -> None:
         problem = response.json()
         assert problem["status"] == response.status_code and problem["detail"], case
     assert cloud.count_orders() == 0
+
+
+def test_a_chunked_body_over_1_mib_is_refused_while_it_arrives(cloud: Any) -> None:
+    """Without a Content-Length the limit is counted as the body arrives, not after."""
+    api = cloud.api(cloud.create_site().key)
+
+    def chunks(total: int) -> Iterator[bytes]:
+        yield b'{"day": "' + today().isoformat().encode() + b'", "printers": [{"id": "a", "model": "'
+        for _ in range(total // 65536):
+            yield b"x" * 65536
+        yield b'"}]}'
+
+    headers = {"Content-Type": "application/json"}
+    refused = api.call("syncFleet", content=chunks(2 << 20), headers=headers)
+    assert refused.status_code == 413
+    assert "Content-Length" not in refused.request.headers
+    small = api.call("syncFleet", content=chunks(0), headers=headers)
+    assert small.status_code == 200
 
 
 def test_unknown_paths_and_methods_are_problems(cloud: Any) -> None:

@@ -45,7 +45,11 @@ CONSTRAINTS = (
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
-    app = create_app(CloudSettings(data_dir=tmp_path_factory.mktemp("contract"), secret_key="contract"))
+    folder = tmp_path_factory.mktemp("contract")
+    settings = CloudSettings(
+        data_dir=folder, database_url=f"sqlite:///{folder / 'cloud.sqlite3'}", secret_key="contract"
+    )
+    app = create_app(settings)
     yield app
     app.state.db.dispose()
 

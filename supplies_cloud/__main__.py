@@ -1,0 +1,3 @@
+from supplies_cloud.cli import main
+
+raise SystemExit(main())
