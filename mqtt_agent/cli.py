@@ -83,6 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--poll-interval", type=float, default=10.0, help="seconds between polls (default 10)")
     demo.add_argument("--duration", type=float, help="stop after this many seconds (default: until Ctrl-C)")
     demo.add_argument("--network", default="127.77.0", help="loopback /24 for the simulated printers")
+    demo.add_argument(
+        "--no-cloud",
+        dest="cloud",
+        action="store_false",
+        help="do not start the reference supplies cloud (catalog, storefront links, orders)",
+    )
 
     discover = commands.add_parser(
         "discover", help="sweep subnets for printers (default: this host's subnets) and add them"
@@ -156,7 +162,7 @@ def _setup_logging(level: str, console: Console) -> None:
     handler = RichHandler(console=console, show_path=False, rich_tracebacks=False)
     logging.basicConfig(level=level, format="%(message)s", datefmt="[%X]", handlers=[handler], force=True)
     # pysnmp and aiomqtt are chatty at DEBUG; keep them at WARNING unless asked.
-    for noisy in ("pysnmp", "asyncio"):
+    for noisy in ("pysnmp", "asyncio", "httpx", "httpcore", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib
 import logging
 import random
 import shutil
@@ -12,6 +13,7 @@ import socket
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
@@ -103,6 +105,22 @@ async def simulate(fleet: list[SimPrinter], sim: SnmpSimulator, period: float, s
             sim.write(printer)
 
 
+async def _start_cloud(workdir: Path, out: Console) -> Any:
+    """The reference supplies cloud with the demo catalog, when it is installed (the ``cloud`` extra)."""
+    try:
+        chain = importlib.import_module("supplies_cloud.demo_chain")
+    except ImportError as exc:
+        out.print(f"[dim]supplies cloud not installed ({exc.name}): demo without ordering[/]")
+        return None
+    cloud = chain.DemoCloud(workdir)
+    await cloud.start()
+    out.print(
+        f"[bold]Supplies cloud:[/] {cloud.base_url} (demo catalog, site 'Demo office')\n"
+        f"  dealer page: {cloud.base_url}/dealer  user 'dealer', password '{cloud.dealer_password}'"
+    )
+    return cloud
+
+
 async def run_demo(settings: Settings, args: argparse.Namespace, out: Console) -> int:
     count = max(1, min(args.printers, 254))
     fleet = demo_fleet(count, args.network)
@@ -133,8 +151,12 @@ async def run_demo(settings: Settings, args: argparse.Namespace, out: Console) -
             }
         )
         agent = Agent(demo_settings)
+        cloud = await _start_cloud(sim.workdir / "cloud", out) if args.cloud else None
+        suggested: set[tuple[str, str, str]] = set()
+        synced = False
 
         async def show(report: CycleReport) -> None:
+            nonlocal synced
             rows = [
                 (p.key, p.snapshot if p.available else None, p.error) for p in agent.poller.printers.values()
             ]
@@ -144,6 +166,38 @@ async def run_demo(settings: Settings, args: argparse.Namespace, out: Console) -
                 f" per printer), {agent.publisher.messages_sent} MQTT messages so far"
             )
             out.print(fleet_table(rows, title))
+            if cloud is None:
+                return
+            states = [
+                {
+                    **p.snapshot.to_json(),
+                    "vendor": p.snapshot.identity.vendor,
+                    "model": p.snapshot.identity.model,
+                }
+                for p in agent.poller.printers.values()
+                if p.snapshot is not None and p.available
+            ]
+            try:
+                if not synced and states:
+                    status, size = await cloud.sync(states)
+                    synced = status == 200
+                    out.print(
+                        f"[bold]Cloud:[/] daily fleet sync of {len(states)} printers sent: {size} bytes "
+                        f"({size // len(states)} per printer), HTTP {status}"
+                    )
+                for tip in await cloud.suggestions(states):
+                    key = (tip.printer, tip.supply, tip.part_number)
+                    if key in suggested:
+                        continue
+                    suggested.add(key)
+                    level = f"{tip.percent}%" if tip.percent is not None else tip.state
+                    out.print(
+                        f"[yellow]Reorder[/] {tip.printer}: {tip.supply} ({level}) → {tip.part_number} "
+                        f"{tip.description}, {tip.price:.2f} {tip.currency}, {tip.lead_time_days} days\n"
+                        f"        {tip.storefront_url}"
+                    )
+            except Exception as exc:  # the demo goes on without the cloud
+                out.print(f"[red]cloud:[/] {exc}")
 
         agent.poller.on_cycle = show
         tasks = [
@@ -158,6 +212,8 @@ async def run_demo(settings: Settings, args: argparse.Namespace, out: Console) -
         finally:
             for task in tasks:
                 task.cancel()
+            if cloud is not None:
+                await cloud.stop()
             results = await asyncio.gather(*tasks, return_exceptions=True)
             for result in results:
                 if isinstance(result, Exception) and not isinstance(result, asyncio.CancelledError):

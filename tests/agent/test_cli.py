@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -165,6 +166,10 @@ def test_demo_runs_and_publishes(broker: tuple[str, int]) -> None:
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "5/5 printers polled" in result.stdout
+    if importlib.util.find_spec("fastapi") is not None:  # the `cloud` extra (not in the 3.11 run)
+        # the whole chain: the reference cloud answered the fleet sync and suggested what to order
+        assert "daily fleet sync of 5 printers sent" in result.stdout and "HTTP 200" in result.stdout
+        assert "Reorder " in result.stdout and "/store/" in result.stdout
     found = asyncio.run(retained(*broker, "#"))
     states = [t for t in found if t.startswith("demo_test/printer/") and t.endswith("/state")]
     assert len(states) == 5
