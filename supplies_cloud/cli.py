@@ -84,8 +84,10 @@ def _serve(settings: CloudSettings, args: argparse.Namespace) -> int:
         settings = settings.model_copy(update={"host": args.host})
     if args.port:
         settings = settings.model_copy(update={"port": args.port})
+    from .logs import log_config
+
     app = create_app(settings)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", proxy_headers=True)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=log_config(), proxy_headers=True)
     return 0
 
 

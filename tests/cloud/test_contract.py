@@ -212,3 +212,51 @@ def test_the_service_serves_its_openapi(start_cloud: Callable[..., Any], app: Fa
     served = response.json()
     assert served["openapi"].startswith("3.1")
     assert set(_operations(served)) == set(_operations(DOC))
+
+
+def test_serve_logs_json_lines_without_secrets(tmp_path) -> None:
+    """`supplies-cloud serve` as an operator starts it: JSON log lines, health answers, no secret."""
+    import json as _json
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    secret = "s3cret-signing-key-for-the-test-only"
+    env = {
+        **os.environ,
+        "SUPPLIES_CLOUD_DATA_DIR": str(tmp_path),
+        "SUPPLIES_CLOUD_SECRET_KEY": secret,
+        "SUPPLIES_CLOUD_SMTP_PASSWORD": "smtp-pass-never-logged",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "supplies_cloud", "serve", "--port", str(port)],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
+                break
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline, "the service did not start"
+                time.sleep(0.1)
+        assert response.json()["status"] == "ok"
+        httpx.get(f"http://127.0.0.1:{port}/api/v1/site", headers={"Authorization": "Bearer psk_wrong"})
+    finally:
+        proc.terminate()
+        _out, err = proc.communicate(timeout=10)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert lines
+    records = [_json.loads(line) for line in lines]  # every line is one JSON object
+    assert {"time", "level", "logger", "message"} <= set(records[0])
+    assert secret not in err and "smtp-pass-never-logged" not in err and "psk_wrong" not in err
