@@ -221,6 +221,13 @@ class Settings(BaseSettings):
     )
     concurrency: int = Field(64, ge=1, le=1024, description="Printers polled at the same time at most.")
     low_threshold: int = Field(10, ge=1, le=90, description="Percent at or below which a supply is `low`.")
+    reorder_point: int = Field(
+        20,
+        ge=0,
+        le=100,
+        description="Default reorder point of every supply, in percent left (receptacles: percent of room "
+        "left). Each supply's own value is set from Home Assistant, MQTT or kept in the inventory.",
+    )
     data_dir: Path = Field(
         default_factory=_default_data_dir,
         description="Folder for the agent's own files (the inventory). "

@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from . import __version__
+from .events import EVENT_TYPES
 from .model import PrinterSnapshot, Supply, Tray
 from .topics import Topics
 
@@ -135,6 +136,16 @@ def discovery_payload(
     supply_names = _unique_names([s.name for s in snapshot.supplies])
     for supply, name in zip(snapshot.supplies, supply_names, strict=True):
         components.update(_supply_components(pid, supply, name, state_topic))
+        components.update(_reorder_components(pid, supply, name, topics))
+    if snapshot.supplies:
+        components[f"{pid}_supply_event"] = {
+            "p": "event",
+            "uniq_id": f"{pid}_supply_event",
+            "name": "Supply event",
+            "ic": "mdi:printer-alert",
+            "stat_t": topics.printer_event(pid),
+            "evt_typ": list(EVENT_TYPES),
+        }
     tray_names = _unique_names([t.name for t in snapshot.trays])
     for tray, name in zip(snapshot.trays, tray_names, strict=True):
         components.update(_tray_components(pid, tray, name, state_topic))
@@ -251,6 +262,42 @@ def _supply_components(pid: str, supply: Supply, name: str, state_topic: str) ->
             ),
         },
     }
+
+
+def _reorder_components(pid: str, supply: Supply, name: str, topics: Topics) -> dict[str, dict[str, Any]]:
+    """The reorder-point number, and one device trigger per event type, for one supply."""
+    base = f"{pid}_supply_{uid_part(supply.key)}"
+    # Home Assistant fills in the number; the rest is fixed JSON naming the supply.
+    command = '{"reorder_point": {"supply": ' + json.dumps(supply.key) + ', "percent": {{ value | int }}}}'
+
+    components: dict[str, dict[str, Any]] = {
+        f"{base}_reorder_point": {
+            "p": "number",
+            "uniq_id": f"{base}_reorder_point",
+            "name": f"{name} reorder point",
+            "ent_cat": "config",
+            "ic": "mdi:cart-arrow-down",
+            "unit_of_meas": "%",
+            "min": 0,
+            "max": 100,
+            "step": 1,
+            "mode": "box",
+            "cmd_t": topics.printer_set(pid),
+            "cmd_tpl": command,
+            "val_tpl": _pick("supplies", supply.key, "reorder_point"),
+        }
+    }
+    for event in EVENT_TYPES:
+        components[f"{base}_trigger_{event}"] = {
+            "p": "device_automation",
+            "automation_type": "trigger",
+            "type": event,
+            "subtype": name,
+            "topic": topics.printer_event(pid),
+            "payload": f"{event}:{supply.key}",
+            "value_template": "{{ value_json.event_type }}:{{ value_json.supply }}",
+        }
+    return components
 
 
 def _tray_components(pid: str, tray: Tray, name: str, state_topic: str) -> dict[str, dict[str, Any]]:

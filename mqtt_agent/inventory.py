@@ -23,7 +23,7 @@ from .errors import AgentError
 Source = Literal["manual", "sweep", "mdns", "broadcast", "config"]
 Change = Literal["new", "moved", "seen"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS printers (
     id TEXT PRIMARY KEY,
@@ -42,6 +42,20 @@ CREATE TABLE IF NOT EXISTS printers (
 );
 CREATE INDEX IF NOT EXISTS printers_address ON printers (host, port);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS reorder_points (
+    printer_id TEXT NOT NULL,
+    supply_key TEXT NOT NULL,
+    percent INTEGER NOT NULL,
+    PRIMARY KEY (printer_id, supply_key)
+);
+CREATE TABLE IF NOT EXISTS supply_memory (
+    printer_id TEXT NOT NULL,
+    supply_key TEXT NOT NULL,
+    fired TEXT NOT NULL,
+    remaining INTEGER,
+    state TEXT,
+    PRIMARY KEY (printer_id, supply_key)
+);
 """
 
 
@@ -111,7 +125,8 @@ class Inventory:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.executescript(_SCHEMA)
             self._db.execute(
-                "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
+                (str(SCHEMA_VERSION),),
             )
         except (OSError, sqlite3.Error) as exc:
             raise InventoryError(f"inventory {path}: {exc}") from exc
@@ -235,4 +250,51 @@ class Inventory:
         printer = self.get(ref)
         with self._tx() as db:
             db.execute("DELETE FROM printers WHERE id = ?", (printer.id,))
+            db.execute("DELETE FROM reorder_points WHERE printer_id = ?", (printer.id,))
+            db.execute("DELETE FROM supply_memory WHERE printer_id = ?", (printer.id,))
         return printer
+
+    # --- per-supply settings and memory (any printer, configured or inventoried) --------------
+
+    def reorder_points(self, printer_id: str) -> dict[str, int]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT supply_key, percent FROM reorder_points WHERE printer_id = ?", (printer_id,)
+            ).fetchall()
+        return {row[0]: int(row[1]) for row in rows}
+
+    def set_reorder_point(self, printer_id: str, supply_key: str, percent: int) -> None:
+        if not 0 <= percent <= 100:
+            raise InventoryError(f"a reorder point is a percentage from 0 to 100, not {percent}")
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO reorder_points (printer_id, supply_key, percent) VALUES (?, ?, ?) "
+                "ON CONFLICT (printer_id, supply_key) DO UPDATE SET percent = excluded.percent",
+                (printer_id, supply_key, percent),
+            )
+
+    def supply_memory(self, printer_id: str) -> dict[str, tuple[frozenset[str], int | None, str | None]]:
+        """What the event detector remembered per supply: (events fired, remaining %, state)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT supply_key, fired, remaining, state FROM supply_memory WHERE printer_id = ?",
+                (printer_id,),
+            ).fetchall()
+        return {r[0]: (frozenset(filter(None, r[1].split(","))), r[2], r[3]) for r in rows}
+
+    def remember_supply(
+        self,
+        printer_id: str,
+        supply_key: str,
+        fired: frozenset[str],
+        remaining: int | None,
+        state: str | None,
+    ) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO supply_memory (printer_id, supply_key, fired, remaining, state) "
+                "VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (printer_id, supply_key) DO UPDATE SET fired = excluded.fired, "
+                "remaining = excluded.remaining, state = excluded.state",
+                (printer_id, supply_key, ",".join(sorted(fired)), remaining, state),
+            )

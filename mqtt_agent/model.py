@@ -55,6 +55,7 @@ class Supply:
     estimated: bool = False  # percent derived without a real max capacity
     part_number: str | None = None
     source: Literal["printer_mib", "brother_private"] = "printer_mib"
+    reorder_point: int | None = None  # percent; set by the service from the inventory, None in `poll`
 
 
 @dataclass(frozen=True, slots=True)

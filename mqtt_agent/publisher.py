@@ -28,6 +28,7 @@ _LOG = logging.getLogger(__name__)
 
 ONLINE = "online"
 OFFLINE = "offline"
+MAX_PENDING_EVENTS = 1000
 
 
 @dataclass(slots=True)
@@ -66,7 +67,10 @@ class Publisher:
         self.configured_keys: Callable[[], set[str]] | None = None
         # Answers JSON commands arriving on the agent's command topic; set by the service.
         self.command_handler: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]] | None = None
+        # Applies JSON settings arriving on a printer's set topic (reorder points); set by the service.
+        self.set_handler: Callable[[str, dict[str, Any]], Awaitable[None]] | None = None
         self._agent_state: str | None = None
+        self._pending_events: list[tuple[str, str]] = []
         self._tasks: set[asyncio.Task[None]] = set()
 
     # --- public API used by the service --------------------------------------------------------
@@ -187,6 +191,7 @@ class Publisher:
     async def _on_connect(self, client: aiomqtt.Client) -> None:
         await client.subscribe(self.topics.ha_status, qos=1)
         await client.subscribe(self.topics.agent_command, qos=1)
+        await client.subscribe(self.topics.printer_set_all, qos=1)
         previous = await self._read_retained_inventory(client)
         async with self._lock:
             self._client = client
@@ -207,6 +212,9 @@ class Publisher:
             await self._publish_inventory(client)
             await self._publish_agent(client)
             await self._send(client, self.topics.agent_availability, ONLINE)
+            pending, self._pending_events = self._pending_events, []
+            for topic, payload in pending:
+                await self._send(client, topic, payload, retain=False)
         self.connected.set()
 
     async def _publish_agent(self, client: aiomqtt.Client) -> None:
@@ -238,6 +246,9 @@ class Publisher:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
             return
+        if message.topic.matches(self.topics.printer_set_all):
+            await self._apply_set(message)
+            return
         if message.topic.matches(self.topics.ha_status):
             payload = message.payload.decode() if isinstance(message.payload, bytes) else str(message.payload)
             if payload.strip().lower() == ONLINE:
@@ -246,6 +257,32 @@ class Publisher:
                     for printer_id, entry in list(self._printers.items()):
                         await self._publish_discovery(client, printer_id, entry, force=True)
                     await self._publish_agent(client)
+
+    async def publish_event(self, printer_id: str, event: dict[str, Any]) -> None:
+        """A supply event (not retained: it happened once; the state topic says how things are).
+
+        Events that happen while the broker is away are kept (the newest ``MAX_PENDING_EVENTS``)
+        and sent, in order, once it is back.
+        """
+        message = (self.topics.printer_event(printer_id), _dumps(event))
+        async with self._lock:
+            if self._client is None:
+                self._pending_events.append(message)
+                del self._pending_events[:-MAX_PENDING_EVENTS]
+                return
+            await self._send(self._client, *message, retain=False)
+
+    async def _apply_set(self, message: aiomqtt.Message) -> None:
+        printer_id = str(message.topic).split("/")[-2]
+        try:
+            raw = message.payload
+            body = json.loads(raw.decode() if isinstance(raw, bytes | bytearray) else str(raw))
+            if not isinstance(body, dict):
+                raise ValueError("a JSON object is expected")
+            if self.set_handler is not None:
+                await self.set_handler(printer_id, body)
+        except Exception as exc:  # a bad setting is logged, never fatal
+            _LOG.warning("ignored setting for printer %s: %s", printer_id, exc)
 
     async def _answer(self, client: aiomqtt.Client, raw: Any) -> None:
         request_id: Any = None

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
-from . import __version__
+from . import __version__, events
 from .config import Settings, split_host_port
 from .errors import AgentError, ConfigError
 from .inventory import Inventory, InventoryPrinter, Source
@@ -120,6 +121,7 @@ class Agent:
         self._inventory_keys: dict[str, str] = {}
         self.publisher.configured_keys = self._known_keys
         self.publisher.command_handler = self.handle_command
+        self.publisher.set_handler = self.apply_setting
         self.discovery: dict[str, Any] = {"running": False, "progress": 0, "last_run": None}
         self._sweep: asyncio.Task[dict[str, Any]] | None = None
         self._cycle: dict[str, Any] | None = None
@@ -159,13 +161,60 @@ class Agent:
 
     # --- poll results -------------------------------------------------------------------------
 
+    def with_reorder_points(self, snapshot: PrinterSnapshot) -> PrinterSnapshot:
+        points = self.inventory.reorder_points(snapshot.id)
+        default = self.settings.reorder_point
+        supplies = [replace(s, reorder_point=points.get(s.key, default)) for s in snapshot.supplies]
+        return replace(snapshot, supplies=supplies)
+
+    async def _publish_events(self, snapshot: PrinterSnapshot) -> None:
+        def remember(key: str, fired: frozenset[str], left: int | None, state: str | None) -> None:
+            self.inventory.remember_supply(snapshot.id, key, fired, left, state)
+
+        found = events.detect(
+            snapshot,
+            self.inventory.supply_memory(snapshot.id),
+            self.settings.reorder_point,
+            self.settings.low_threshold,
+            remember,
+        )
+        at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        for event in found:
+            _LOG.info("%s: %s %s (%s)", snapshot.id, event.supply.name, event.event_type, event.supply.state)
+            await self.publisher.publish_event(snapshot.id, event.to_json(at))
+
+    async def apply_setting(self, printer_id: str, body: dict[str, Any]) -> None:
+        """A printer's set topic: ``{"reorder_point": {"supply": "1.1", "percent": 25}}``."""
+        setting = body.get("reorder_point")
+        if not isinstance(setting, dict):
+            raise AgentError('expected {"reorder_point": {"supply": …, "percent": …}}')
+        supply, percent = setting.get("supply"), setting.get("percent")
+        if not isinstance(supply, str) or isinstance(percent, bool) or not isinstance(percent, int | float):
+            raise AgentError('"supply" must be a supply key and "percent" a number')
+        snapshot = self.publisher.snapshot(printer_id)
+        if snapshot is None or supply not in {s.key for s in snapshot.supplies}:
+            raise AgentError(f"printer {printer_id} has no supply {supply!r}")
+        self.inventory.set_reorder_point(printer_id, supply, round(percent))
+        polled = next((p for p in self.poller.printers.values() if p.printer_id == printer_id), None)
+        updated = self.with_reorder_points(snapshot)
+        await self.publisher.update(
+            updated,
+            polled.name if polled else None,
+            polled.key if polled else None,
+            monitored=True,
+            switchable=bool(polled and polled.key not in self._config_keys),
+        )
+        await self._publish_events(updated)
+
     async def _on_result(self, result: PollResult) -> None:
         printer = result.printer
         if result.snapshot is not None:
             if result.became_available and printer.polls > 1:
                 _LOG.info("%s (%s) answers again", printer.key, result.snapshot.id)
+            snapshot = self.with_reorder_points(result.snapshot)
+            await self._publish_events(snapshot)
             await self.publisher.update(
-                result.snapshot,
+                snapshot,
                 printer.name,
                 printer.key,
                 monitored=True,
@@ -223,6 +272,13 @@ class Agent:
                 return {"ok": True}
             if name == "list":
                 return {"ok": True, "result": [asdict(p) for p in self.inventory.all()]}
+            if name == "set_reorder_point":
+                printer_id = str(command.get("printer") or "")
+                await self.apply_setting(
+                    printer_id,
+                    {"reorder_point": {"supply": command.get("supply"), "percent": command.get("percent")}},
+                )
+                return {"ok": True}
             if name == "add":
                 return {"ok": True, "result": asdict(await self.add(str(command.get("host", "")), command))}
             if name in ("remove", "monitor", "unmonitor"):
@@ -244,7 +300,7 @@ class Agent:
                 return {"ok": True, "result": await self.discover([str(n) for n in networks])}
         except (AgentError, ConfigError) as exc:
             return {"ok": False, "error": str(exc)}
-        known = "discover, add, remove, monitor, unmonitor, poll_now, list"
+        known = "discover, add, remove, monitor, unmonitor, poll_now, list, set_reorder_point"
         return {"ok": False, "error": f"unknown command {name!r}; known: {known}"}
 
     async def add(self, address: str, options: dict[str, Any] | None = None) -> InventoryPrinter:

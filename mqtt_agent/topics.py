@@ -52,5 +52,17 @@ class Topics:
     def printer_availability(self, printer_id: str) -> str:
         return f"{self.base}/printer/{printer_id}/availability"
 
+    def printer_event(self, printer_id: str) -> str:
+        """Supply events as JSON (not retained): low, reorder_point, empty, replaced."""
+        return f"{self.base}/printer/{printer_id}/event"
+
+    def printer_set(self, printer_id: str) -> str:
+        """JSON settings for one printer, e.g. ``{"reorder_point": {"supply": "1.1", "percent": 25}}``."""
+        return f"{self.base}/printer/{printer_id}/set"
+
+    @property
+    def printer_set_all(self) -> str:
+        return f"{self.base}/printer/+/set"
+
     def discovery(self, printer_id: str) -> str:
         return f"{self.discovery_prefix}/device/printer_supplies_{printer_id}/config"

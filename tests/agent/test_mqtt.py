@@ -124,7 +124,9 @@ async def test_state_discovery_and_availability(broker, fleet) -> None:
         for polled in agent.poller.printers.values():
             pid = polled.snapshot.id
             state = json.loads(await recorder.wait_for(t.printer_state(pid)))
-            assert state == json.loads(json.dumps({**polled.snapshot.to_json(), "monitored": True}))
+            published = agent.with_reorder_points(polled.snapshot)  # default reorder point on each supply
+            assert state == json.loads(json.dumps({**published.to_json(), "monitored": True}))
+            assert {s["reorder_point"] for s in state["supplies"]} == {20}
             assert await recorder.wait_for(t.printer_availability(pid)) == b"online"
             discovery = json.loads(await recorder.wait_for(t.discovery(pid)))
             assert discovery["dev"]["ids"] == [f"printer_supplies_{pid}"]
@@ -144,7 +146,8 @@ async def test_state_discovery_and_availability(broker, fleet) -> None:
                 assert components[f"{pid}_counter_{counter}"]["stat_cla"] == "total_increasing"
             assert components[f"{pid}_status"]["dev_cla"] == "enum"
             assert components[f"{pid}_problem"]["dev_cla"] == "problem"
-            assert len({c["uniq_id"] for c in components.values()}) == len(components)
+            entities = [c for c in components.values() if c["p"] != "device_automation"]
+            assert len({c["uniq_id"] for c in entities}) == len(entities)
         inventory = json.loads(await recorder.wait_for(t.agent_printers))
         assert inventory == {p.snapshot.id: p.key for p in agent.poller.printers.values()}
 

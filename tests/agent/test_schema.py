@@ -22,6 +22,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jsonschema import Draft202012Validator
 
 from mqtt_agent import ha_discovery, mib
+from mqtt_agent.events import EVENT_TYPES
 from mqtt_agent.model import PrinterSnapshot, PrinterStatus, SupplyKind, SupplyState
 from mqtt_agent.reader import PrinterReader
 from mqtt_agent.simulator import SnmpSimulator, demo_fleet
@@ -227,6 +228,10 @@ def test_discovery_validates(snapshots: list[PrinterSnapshot]) -> None:
         assert payload["avty_mode"] == "all"
         assert payload["dev"]["ids"] == [f"printer_supplies_{snapshot.id}"]
         for key, component in payload["cmps"].items():
+            if component["p"] == "device_automation":  # triggers have no entity, so no unique id
+                assert component["automation_type"] == "trigger"
+                assert component["topic"] == topics.printer_event(snapshot.id)
+                continue
             assert component["uniq_id"] == key
 
 
@@ -240,8 +245,13 @@ def test_discovery_components_cover_the_state(snapshots: list[PrinterSnapshot]) 
         expected |= {_uid(pid, "tray", tray.key) for tray in snapshot.trays}
         expected |= {f"{pid}_counter_{name}" for name in snapshot.counters}
         expected |= {f"{pid}_network_{field}" for _name, field, _unit in ha_discovery.NETWORK_SENSORS}
+        for supply in snapshot.supplies:
+            expected.add(_uid(pid, "supply", supply.key) + "_reorder_point")
+            expected |= {_uid(pid, "supply", supply.key) + f"_trigger_{e}" for e in EVENT_TYPES}
+        if snapshot.supplies:
+            expected.add(f"{pid}_supply_event")
         assert set(cmps) == expected
-        names = [c["name"].lower() for c in cmps.values()]
+        names = [c["name"].lower() for c in cmps.values() if "name" in c]  # triggers have type/subtype
         assert len(names) == len(set(names)), "entity names must be unique within a device"
 
 
@@ -355,6 +365,8 @@ def test_templates_for_missing_rows_render_none(snapshots: list[PrinterSnapshot]
             if "_network_" in uid:  # reads the agent's state topic: a printer it has no figures for
                 assert render(component["val_tpl"], {"network": {}}) == "None", uid
                 continue
+            if component["p"] in ("device_automation", "event"):  # read the event topic, tested apart
+                continue
             expected = "OFF" if component["p"] == "binary_sensor" else "None"
             assert render(component["val_tpl"], empty) == expected, uid
             if "json_attr_tpl" in component:
@@ -371,3 +383,18 @@ def test_null_percent_renders_none(snapshots: list[PrinterSnapshot]) -> None:
         assert render(cmps[_uid(snapshot.id, "supply", supply["key"])]["val_tpl"], state) == "None"
     for tray in state["trays"]:
         assert render(cmps[_uid(snapshot.id, "tray", tray["key"])]["val_tpl"], state) == "None"
+
+
+def test_trigger_templates_match_event_payloads(snapshots: list[PrinterSnapshot]) -> None:
+    """A device trigger fires when its template, applied to an event, gives its payload."""
+    from mqtt_agent.events import SupplyEvent
+
+    snapshot = snapshots[0]
+    cmps = ha_discovery.build(snapshot, Topics())["cmps"]
+    triggers = [c for c in cmps.values() if c["p"] == "device_automation"]
+    assert len(triggers) == len(snapshot.supplies) * len(EVENT_TYPES)
+    for supply in snapshot.supplies:
+        for event in EVENT_TYPES:
+            payload = SupplyEvent(event, snapshot.id, supply).to_json("2026-11-25T10:00:00+00:00")
+            firing = [t for t in triggers if render(t["value_template"], payload) == t["payload"]]
+            assert [(t["type"], t["payload"]) for t in firing] == [(event, f"{event}:{supply.key}")]
