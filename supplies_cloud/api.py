@@ -37,6 +37,7 @@ from .ratelimit import TokenBucketLimiter
 from .rules import catalog as catalog_rules
 from .rules import eligibility as reward
 from .rules import fleet as fleet_rules
+from .rules.catalog import Kind
 from .rules.orders import CANCELLED, PENDING, STATUSES, NewOrder, change_status, create_order, order_json
 from .security import key_hash, sign
 
@@ -56,22 +57,6 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # for an agent catching up after an outage.
 _DAYS_AHEAD, _DAYS_BACK = 1, 366
 
-Kind = Literal[
-    "toner",
-    "ink",
-    "ribbon",
-    "drum",
-    "developer",
-    "fuser",
-    "transfer_unit",
-    "waste",
-    "maintenance_kit",
-    "roller",
-    "staples",
-    "cleaner",
-    "filter",
-    "other",
-]
 Status = Literal["pending", "confirmed", "shipped", "delivered", "cancelled"]
 assert set(get_args(Kind)) == set(catalog_rules.KINDS)
 assert set(get_args(Status)) == set(STATUSES)

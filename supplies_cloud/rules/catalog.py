@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
@@ -23,7 +23,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from ..models import CatalogItem, utcnow
 
 # The agent's supply kinds (mqtt_agent.model.SupplyKind); the cloud does not import the agent.
-KINDS = (
+Kind = Literal[
     "toner",
     "ink",
     "ribbon",
@@ -38,7 +38,8 @@ KINDS = (
     "cleaner",
     "filter",
     "other",
-)
+]
+KINDS: tuple[str, ...] = get_args(Kind)
 # What dealers write in price lists for the agent's kinds.
 _KIND_ALIASES = {
     "cartridge": "toner",
