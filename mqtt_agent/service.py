@@ -60,7 +60,7 @@ def inventory_entry(snapshot: PrinterSnapshot, profile: str, source: Source, hos
     )
 
 
-def _placeholder_snapshot(printer: InventoryPrinter) -> PrinterSnapshot:
+def _identity_only_snapshot(printer: InventoryPrinter) -> PrinterSnapshot:
     """What is known of a printer that is not polled: its identity from the inventory, nothing else."""
     identity = Identity(
         vendor=printer.vendor,
@@ -150,7 +150,7 @@ class Agent:
         known = {p.id for p in printers}
         for printer in printers:
             if not printer.monitored:
-                snapshot = self.publisher.snapshot(printer.id) or _placeholder_snapshot(printer)
+                snapshot = self.publisher.snapshot(printer.id) or _identity_only_snapshot(printer)
                 await self.publisher.update(
                     snapshot, printer.name, printer.address, monitored=False, switchable=True
                 )
