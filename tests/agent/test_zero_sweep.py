@@ -209,7 +209,7 @@ def test_true_broadcast_reaches_every_host_on_a_private_lan() -> None:
         assert replies[source]["sys_object_id"] == expected["sys_object_id"]
         assert replies[source]["serial"] == expected["serial"]
         assert replies[source]["has_printer_mib"] is (expected["serial"] is not None)
-    assert result["elapsed"] < 2.0
+    assert result["elapsed"] < 3.0  # one window: the probe collects answers for wait=2.0 s
 
 
 def test_mdns_watcher_reports_each_printer_address_once() -> None:
