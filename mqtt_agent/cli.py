@@ -162,7 +162,7 @@ def _setup_logging(level: str, console: Console) -> None:
     handler = RichHandler(console=console, show_path=False, rich_tracebacks=False)
     logging.basicConfig(level=level, format="%(message)s", datefmt="[%X]", handlers=[handler], force=True)
     # pysnmp and aiomqtt are chatty at DEBUG; keep them at WARNING unless asked.
-    for noisy in ("pysnmp", "asyncio", "httpx", "httpcore", "uvicorn.access"):
+    for noisy in ("pysnmp", "asyncio", "httpx", "httpcore", "uvicorn.access", "alembic"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 
