@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
 import ssl
@@ -33,8 +34,10 @@ MAX_PENDING_EVENTS = 1000
 
 @dataclass(slots=True)
 class _Published:
-    state: str | None = None  # last JSON state sent (without the timestamp)
-    discovery: str | None = None
+    # Digests of the last state and discovery payloads sent: enough to publish only on change,
+    # without keeping kilobytes of JSON per printer in memory.
+    state: bytes | None = None
+    discovery: bytes | None = None
     available: bool | None = None
     sent_available: bool | None = None
     snapshot: PrinterSnapshot | None = None
@@ -318,9 +321,10 @@ class Publisher:
         snapshot = entry.snapshot
         if snapshot is not None:
             state = _dumps({**snapshot.to_json(), "monitored": entry.monitored})
-            if force or state != entry.state:
+            digest = _digest(state)
+            if force or digest != entry.state:
                 await self._send(client, self.topics.printer_state(printer_id), state)
-                entry.state = state
+                entry.state = digest
             await self._publish_discovery(client, printer_id, entry, force)
         if entry.available is not None and (force or entry.sent_available != entry.available):
             await self._send(client, self.topics.printer_availability(printer_id), _avail(entry.available))
@@ -331,18 +335,21 @@ class Publisher:
     ) -> None:
         if not self.settings.discovery or entry.snapshot is None:
             return
-        payload = _dumps(
-            ha_discovery.build(
-                entry.snapshot,
-                self.topics,
-                entry.display_name,
-                monitored=entry.monitored,
-                switchable=entry.switchable,
+        # Discovery depends only on what entities exist and what the device is called: compare
+        # that (cheap) every poll, build the payload only when it changed.
+        digest = _digest(repr(_discovery_shape(entry)))
+        if force or digest != entry.discovery:
+            payload = _dumps(
+                ha_discovery.build(
+                    entry.snapshot,
+                    self.topics,
+                    entry.display_name,
+                    monitored=entry.monitored,
+                    switchable=entry.switchable,
+                )
             )
-        )
-        if force or payload != entry.discovery:
             await self._send(client, self.topics.discovery(printer_id), payload)
-            entry.discovery = payload
+            entry.discovery = digest
 
     async def _publish_inventory(self, client: aiomqtt.Client) -> None:
         inventory = dict(self._previous)
@@ -359,6 +366,33 @@ class Publisher:
         await self._send(client, self.topics.discovery(printer_id), b"")
         await self._send(client, self.topics.printer_state(printer_id), b"")
         await self._send(client, self.topics.printer_availability(printer_id), b"")
+
+
+def _discovery_shape(entry: _Published) -> tuple[object, ...]:
+    """Everything the discovery payload is made of (not the levels, which change every poll)."""
+    snap = entry.snapshot
+    assert snap is not None
+    ident = snap.identity
+    return (
+        entry.display_name,
+        entry.monitored,
+        entry.switchable,
+        snap.host,
+        snap.port,
+        ident.vendor,
+        ident.model,
+        ident.serial,
+        ident.firmware,
+        ident.mac,
+        ident.sys_name,
+        tuple((s.key, s.name, s.kind, s.receptacle) for s in snap.supplies),
+        tuple((t.key, t.name) for t in snap.trays),
+        tuple(sorted(snap.counters)),
+    )
+
+
+def _digest(payload: str) -> bytes:
+    return hashlib.blake2b(payload.encode(), digest_size=16).digest()
 
 
 def _avail(available: bool) -> str:
