@@ -125,6 +125,9 @@ class Agent:
         self.discovery: dict[str, Any] = {"running": False, "progress": 0, "last_run": None}
         self._sweep: asyncio.Task[dict[str, Any]] | None = None
         self._cycle: dict[str, Any] | None = None
+        # Per printer, loaded from the inventory on first use: reorder points, event memory.
+        self._reorder: dict[str, dict[str, int]] = {}
+        self._memory: dict[str, dict[str, events.Memory]] = {}
 
     def _known_keys(self) -> set[str]:
         keys = set(self._config_keys)
@@ -161,19 +164,35 @@ class Agent:
 
     # --- poll results -------------------------------------------------------------------------
 
+    def _points(self, printer_id: str) -> dict[str, int]:
+        """Reorder points of a printer, read from the inventory once and then kept in memory."""
+        points = self._reorder.get(printer_id)
+        if points is None:
+            points = self._reorder[printer_id] = self.inventory.reorder_points(printer_id)
+        return points
+
     def with_reorder_points(self, snapshot: PrinterSnapshot) -> PrinterSnapshot:
-        points = self.inventory.reorder_points(snapshot.id)
+        points = self._points(snapshot.id)
         default = self.settings.reorder_point
         supplies = [replace(s, reorder_point=points.get(s.key, default)) for s in snapshot.supplies]
         return replace(snapshot, supplies=supplies)
 
     async def _publish_events(self, snapshot: PrinterSnapshot) -> None:
+        memory = self._memory.get(snapshot.id)
+        if memory is None:
+            memory = self._memory[snapshot.id] = self.inventory.supply_memory(snapshot.id)
+
         def remember(key: str, fired: frozenset[str], left: int | None, state: str | None) -> None:
-            self.inventory.remember_supply(snapshot.id, key, fired, left, state)
+            # Levels move every poll: keep them in memory, and write to the inventory only when
+            # what has fired or the state changes (all a restart needs to repeat nothing).
+            old_fired, _old_left, old_state = memory.get(key, (None, None, None))
+            memory[key] = (fired, left, state)
+            if fired != old_fired or state != old_state:
+                self.inventory.remember_supply(snapshot.id, key, fired, left, state)
 
         found = events.detect(
             snapshot,
-            self.inventory.supply_memory(snapshot.id),
+            memory,
             self.settings.reorder_point,
             self.settings.low_threshold,
             remember,
@@ -195,6 +214,7 @@ class Agent:
         if snapshot is None or supply not in {s.key for s in snapshot.supplies}:
             raise AgentError(f"printer {printer_id} has no supply {supply!r}")
         self.inventory.set_reorder_point(printer_id, supply, round(percent))
+        self._points(printer_id)[supply] = round(percent)
         polled = next((p for p in self.poller.printers.values() if p.printer_id == printer_id), None)
         updated = self.with_reorder_points(snapshot)
         await self.publisher.update(
@@ -287,6 +307,8 @@ class Agent:
                     raise AgentError(f'"{name}" needs "printer" (an id or an address)')
                 if name == "remove":
                     printer = self.inventory.remove(ref)
+                    self._reorder.pop(printer.id, None)
+                    self._memory.pop(printer.id, None)
                 else:
                     printer = self.inventory.set_monitored(ref, name == "monitor")
                 await self.reconcile()
