@@ -6,7 +6,7 @@ import asyncio
 import json
 
 import aiomqtt
-from test_mqtt import Recorder, make_settings, running, topics
+from test_mqtt import Recorder, make_settings, polled_all, running, topics
 
 from mqtt_agent.service import Agent
 
@@ -32,10 +32,7 @@ async def test_events_fire_once_per_crossing_and_survive_restart(broker, fleet) 
     await recorder.start()
     agent = Agent(settings)
     async with running(agent):
-        await asyncio.wait_for(agent.publisher.connected.wait(), 10)
-        polled = next(iter(agent.poller.printers.values()))
-        while polled.snapshot is None:
-            await asyncio.sleep(0.05)
+        [polled] = await polled_all(agent)
         pid = polled.snapshot.id
         event_topic = t.printer_event(pid)
         await settle(recorder)
@@ -99,10 +96,7 @@ async def test_events_fire_once_per_crossing_and_survive_restart(broker, fleet) 
     # A restart remembers what has fired: no repeats.
     again = Agent(settings)
     async with running(again):
-        await asyncio.wait_for(again.publisher.connected.wait(), 10)
-        polled = next(iter(again.poller.printers.values()))
-        while polled.snapshot is None:
-            await asyncio.sleep(0.05)
+        [polled] = await polled_all(again)
         await settle(recorder)
     assert len(events_on(recorder, event_topic)) == count
     await recorder.stop()
@@ -113,10 +107,7 @@ async def test_bad_reorder_point_settings_are_refused(broker, fleet) -> None:
     settings = make_settings(broker, printers[:1])
     agent = Agent(settings)
     async with running(agent):
-        await asyncio.wait_for(agent.publisher.connected.wait(), 10)
-        polled = next(iter(agent.poller.printers.values()))
-        while polled.snapshot is None:
-            await asyncio.sleep(0.05)
+        [polled] = await polled_all(agent)
         pid = polled.snapshot.id
         async with aiomqtt.Client(*broker, identifier="bad-sets") as client:
             for payload in (

@@ -13,6 +13,7 @@ from typing import Any
 import aiomqtt
 
 from mqtt_agent.config import MqttSettings, PrinterSettings, Settings
+from mqtt_agent.poller import PolledPrinter
 from mqtt_agent.service import Agent
 from mqtt_agent.simulator import SimPrinter
 from mqtt_agent.topics import Topics
@@ -106,6 +107,15 @@ async def running(agent: Agent) -> AsyncIterator[Agent]:
             await task
 
 
+async def polled_all(agent: Agent, timeout: float = 30) -> list[PolledPrinter]:
+    """Wait until the agent is connected and has a snapshot of every printer it polls."""
+    await asyncio.wait_for(agent.publisher.connected.wait(), timeout)
+    async with asyncio.timeout(timeout):
+        while not all(p.snapshot for p in agent.poller.printers.values()):
+            await asyncio.sleep(0.05)
+    return list(agent.poller.printers.values())
+
+
 def topics(agent_id: str = "t1") -> Topics:
     return Topics(BASE, "homeassistant", agent_id)
 
@@ -168,10 +178,7 @@ async def test_changed_level_is_published(broker, fleet) -> None:
     agent = Agent(make_settings(broker, printers))
     t = topics()
     async with running(agent):
-        await asyncio.wait_for(agent.publisher.connected.wait(), 10)
-        hp = next(p for p in agent.poller.printers.values() if p.key.startswith(printers[0].address))
-        while hp.snapshot is None:
-            await asyncio.sleep(0.05)
+        hp = next(p for p in await polled_all(agent) if p.key.startswith(printers[0].address))
         pid = hp.snapshot.id
         await recorder.wait_for(t.printer_state(pid))
         printers[0].supplies[0].level = 3
@@ -194,9 +201,7 @@ async def test_printer_goes_unavailable_and_comes_back(broker, fleet) -> None:
     agent = Agent(make_settings(broker, printers))
     t = topics()
     async with running(agent):
-        await asyncio.wait_for(agent.publisher.connected.wait(), 10)
-        while not all(p.snapshot for p in agent.poller.printers.values()):
-            await asyncio.sleep(0.05)
+        await polled_all(agent)
         victim = printers[1]
         polled = next(p for p in agent.poller.printers.values() if p.key.startswith(victim.address))
         pid = polled.snapshot.id
@@ -229,10 +234,7 @@ async def test_reannounce_when_home_assistant_comes_online(broker, fleet) -> Non
     agent = Agent(make_settings(broker, printers[:1]))
     t = topics()
     async with running(agent):
-        await asyncio.wait_for(agent.publisher.connected.wait(), 10)
-        polled = next(iter(agent.poller.printers.values()))
-        while polled.snapshot is None:
-            await asyncio.sleep(0.05)
+        [polled] = await polled_all(agent)
         topic = t.discovery(polled.snapshot.id)
         await recorder.wait_for(topic)
         count = recorder.count(topic)
@@ -251,10 +253,7 @@ async def test_removed_printer_is_cleaned_up(broker, fleet) -> None:
     t = topics()
     first = Agent(make_settings(broker, printers[:2]))
     async with running(first):
-        await asyncio.wait_for(first.publisher.connected.wait(), 10)
-        while not all(p.snapshot for p in first.poller.printers.values()):
-            await asyncio.sleep(0.05)
-        ids = [p.snapshot.id for p in first.poller.printers.values()]
+        ids = [p.snapshot.id for p in await polled_all(first)]
         await asyncio.sleep(0.3)
     before = await retained(*broker, "#")
     for pid in ids:
