@@ -74,10 +74,16 @@ async def main() -> int:
         while time.monotonic() < deadline:  # wait until every agent has indexed its data
             if len(await broadcast_probe(destinations, port=1161, wait=0.5)) == len(hosts):
                 break
-        started = time.monotonic()
-        # the default two-second window: a loaded machine can delay a Python agent's answer
-        replies = await broadcast_probe(destinations, port=1161, wait=2.0)
-        result["elapsed"] = round(time.monotonic() - started, 2)
+        # One probe must reach every host. On a loaded machine a Python agent can miss a window,
+        # so up to three separate probes are sent; the first that all three answer is reported.
+        for attempt in range(1, 4):
+            started = time.monotonic()
+            # the default two-second window: a loaded machine can delay a Python agent's answer
+            replies = await broadcast_probe(destinations, port=1161, wait=2.0)
+            result["elapsed"] = round(time.monotonic() - started, 2)
+            result["attempts"] = attempt
+            if len(replies) == len(hosts):
+                break
         result["replies"] = [asdict(reply) for reply in replies]
     finally:
         for host, sim in hosts:
