@@ -91,13 +91,51 @@ def discovery_payload(
     *,
     monitored: bool = True,
     switchable: bool = False,
+    integration: bool = False,
 ) -> dict[str, Any]:
     """The device-based discovery payload for one printer.
 
     ``switchable`` printers (those in the inventory) get a "Monitored" switch; an unmonitored
     printer keeps its device with only that switch, so it can be switched back on from Home
-    Assistant.
+    Assistant. ``integration``: the Home Assistant integration says it is online, so each supply
+    gets an order button, the printer a last-order sensor, and supply sensors read their
+    attributes from the integration's catalog topic.
+
+    Home Assistant keeps a component that is merely left out of a device payload; it removes one
+    whose entry holds only its platform. So every component this printer could have but does not
+    have now (unmonitored, integration offline) is sent as ``{"p": platform}``: the entities go
+    away cleanly, also after a restart of the agent, and a marker for an entity Home Assistant
+    never had is ignored.
     """
+    device, components = _components(
+        snapshot, topics, display_name, monitored=monitored, switchable=switchable, integration=integration
+    )
+    if not (monitored and integration):
+        _, everything = _components(
+            snapshot, topics, display_name, monitored=True, switchable=switchable, integration=True
+        )
+        for key, component in everything.items():
+            components.setdefault(key, {"p": component["p"]})
+    return {
+        "dev": device,
+        "o": ORIGIN,
+        "stat_t": topics.printer_state(snapshot.id),
+        "avty": [{"t": topics.agent_availability}, {"t": topics.printer_availability(snapshot.id)}],
+        "avty_mode": "all",
+        "qos": 1,
+        "cmps": components,
+    }
+
+
+def _components(
+    snapshot: PrinterSnapshot,
+    topics: Topics,
+    display_name: str | None,
+    *,
+    monitored: bool,
+    switchable: bool,
+    integration: bool,
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     pid = snapshot.id
     ident = snapshot.identity
     state_topic = topics.printer_state(pid)
@@ -132,11 +170,25 @@ def discovery_payload(
             "stat_off": "OFF",
         }
     if not monitored:
-        return _payload(device, state_topic, topics, pid, components)
+        return device, components
     supply_names = _unique_names([s.name for s in snapshot.supplies])
     for supply, name in zip(snapshot.supplies, supply_names, strict=True):
         components.update(_supply_components(pid, supply, name, state_topic))
         components.update(_reorder_components(pid, supply, name, topics))
+        if integration:
+            components.update(_order_components(pid, supply, name, topics))
+    if integration and snapshot.supplies:
+        components[f"{pid}_last_order"] = {
+            "p": "sensor",
+            "uniq_id": f"{pid}_last_order",
+            "name": "Last order",
+            "ic": "mdi:truck-delivery",
+            "stat_t": topics.printer_catalog(pid),
+            "val_tpl": "{{ (value_json.last_order or {}).status | default(None) }}",
+            "json_attr_t": topics.printer_catalog(pid),
+            "json_attr_tpl": "{{ (value_json.last_order or {}) | tojson }}",
+            "avty": [{"t": topics.integration_status}],
+        }
     if snapshot.supplies:
         components[f"{pid}_supply_event"] = {
             "p": "event",
@@ -194,7 +246,7 @@ def discovery_payload(
             ),
             **unit,
         }
-    return _payload(device, state_topic, topics, pid, components)
+    return device, components
 
 
 # Per-printer network cost, read from the agent's state topic (one message per cycle for all).
@@ -211,20 +263,6 @@ NETWORK_SENSORS: tuple[tuple[str, str, dict[str, str]], ...] = (
         {"unit_of_meas": "B", "dev_cla": "data_size", "stat_cla": "total_increasing"},
     ),
 )
-
-
-def _payload(
-    device: dict[str, Any], state_topic: str, topics: Topics, pid: str, components: dict[str, dict[str, Any]]
-) -> dict[str, Any]:
-    return {
-        "dev": device,
-        "o": ORIGIN,
-        "stat_t": state_topic,
-        "avty": [{"t": topics.agent_availability}, {"t": topics.printer_availability(pid)}],
-        "avty_mode": "all",
-        "qos": 1,
-        "cmps": components,
-    }
 
 
 COUNTER_NAMES = {
@@ -300,6 +338,36 @@ def _reorder_components(pid: str, supply: Supply, name: str, topics: Topics) -> 
     return components
 
 
+def _order_components(pid: str, supply: Supply, name: str, topics: Topics) -> dict[str, dict[str, Any]]:
+    """While the integration is online: an order button, and catalog attributes on the sensor.
+
+    The integration publishes, per printer, the supply rows of the state merged with what the
+    catalog says (part number, price, lead time, storefront link) and the supply's last order, so
+    the sensor's attributes come from that one topic and lose nothing of the state's row.
+    """
+    base = f"{pid}_supply_{uid_part(supply.key)}"
+    only_integration = [{"t": topics.integration_status}]
+    return {
+        base: {
+            **_supply_components(pid, supply, name, topics.printer_state(pid))[base],
+            "json_attr_t": topics.printer_catalog(pid),
+            "json_attr_tpl": (
+                f"{{{{ (value_json.supplies | default({{}}))[{json.dumps(supply.key)}]"
+                " | default({}, true) | tojson }}"
+            ),
+        },
+        f"{base}_order": {
+            "p": "button",
+            "uniq_id": f"{base}_order",
+            "name": f"Order {name}",
+            "ic": "mdi:cart-plus",
+            "cmd_t": topics.printer_order(pid),
+            "pl_prs": json.dumps({"supply": supply.key}),
+            "avty": only_integration,
+        },
+    }
+
+
 def _tray_components(pid: str, tray: Tray, name: str, state_topic: str) -> dict[str, dict[str, Any]]:
     base = f"{pid}_tray_{uid_part(tray.key)}"
     return {
@@ -324,8 +392,11 @@ def build(
     *,
     monitored: bool = True,
     switchable: bool = False,
+    integration: bool = False,
 ) -> dict[str, Any]:
-    return discovery_payload(snapshot, topics, display_name, monitored=monitored, switchable=switchable)
+    return discovery_payload(
+        snapshot, topics, display_name, monitored=monitored, switchable=switchable, integration=integration
+    )
 
 
 def agent_payload(topics: Topics) -> dict[str, Any]:

@@ -273,6 +273,25 @@ class Inventory:
                 (printer_id, supply_key, percent),
             )
 
+    def default_reorder_point(self) -> int | None:
+        """The default reorder point set by command (it overrides the configuration's), if any."""
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'default_reorder_point'").fetchone()
+        return int(row[0]) if row else None
+
+    def set_default_reorder_point(self, percent: int | None) -> None:
+        """Store the default reorder point; ``None`` goes back to the configuration's."""
+        if percent is not None and not 0 <= percent <= 100:
+            raise InventoryError(f"a reorder point is a percentage from 0 to 100, not {percent}")
+        with self._tx() as db:
+            if percent is None:
+                db.execute("DELETE FROM meta WHERE key = 'default_reorder_point'")
+            else:
+                db.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('default_reorder_point', ?)",
+                    (str(percent),),
+                )
+
     def supply_memory(self, printer_id: str) -> dict[str, tuple[frozenset[str], int | None, str | None]]:
         """What the event detector remembered per supply: (events fired, remaining %, state)."""
         with self._lock:

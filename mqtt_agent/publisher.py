@@ -75,6 +75,8 @@ class Publisher:
         self._agent_state: str | None = None
         self._pending_events: list[tuple[str, str]] = []
         self._tasks: set[asyncio.Task[None]] = set()
+        # The Home Assistant integration's retained status: while online, order entities exist.
+        self.integration_online = False
 
     # --- public API used by the service --------------------------------------------------------
 
@@ -195,6 +197,9 @@ class Publisher:
         await client.subscribe(self.topics.ha_status, qos=1)
         await client.subscribe(self.topics.agent_command, qos=1)
         await client.subscribe(self.topics.printer_set_all, qos=1)
+        # Subscribed before the inventory is read, so its retained status arrives first and the
+        # first discovery already has (or lacks) the order entities: no remove-and-add flicker.
+        await client.subscribe(self.topics.integration_status, qos=1)
         previous = await self._read_retained_inventory(client)
         async with self._lock:
             self._client = client
@@ -239,6 +244,8 @@ class Publisher:
                     if message.topic.matches(topic):
                         found = _parse_inventory(message.payload)
                         break
+                    if message.topic.matches(self.topics.integration_status):
+                        self.integration_online = _is_online(message.payload)
         await client.unsubscribe(topic)
         return found
 
@@ -252,9 +259,21 @@ class Publisher:
         if message.topic.matches(self.topics.printer_set_all):
             await self._apply_set(message)
             return
+        if message.topic.matches(self.topics.integration_status):
+            online = _is_online(message.payload)
+            if online != self.integration_online:
+                self.integration_online = online
+                _LOG.info(
+                    "the Home Assistant integration is %s: order entities %s",
+                    ONLINE if online else OFFLINE,
+                    "added" if online else "removed",
+                )
+                async with self._lock:
+                    for printer_id, entry in list(self._printers.items()):
+                        await self._publish_discovery(client, printer_id, entry, force=False)
+            return
         if message.topic.matches(self.topics.ha_status):
-            payload = message.payload.decode() if isinstance(message.payload, bytes) else str(message.payload)
-            if payload.strip().lower() == ONLINE:
+            if _is_online(message.payload):
                 _LOG.info("Home Assistant is online: announcing %d printers again", len(self._printers))
                 async with self._lock:
                     for printer_id, entry in list(self._printers.items()):
@@ -337,7 +356,7 @@ class Publisher:
             return
         # Discovery depends only on what entities exist and what the device is called: compare
         # that (cheap) every poll, build the payload only when it changed.
-        digest = _digest(repr(_discovery_shape(entry)))
+        digest = _digest(repr((_discovery_shape(entry), self.integration_online)))
         if force or digest != entry.discovery:
             payload = _dumps(
                 ha_discovery.build(
@@ -346,6 +365,7 @@ class Publisher:
                     entry.display_name,
                     monitored=entry.monitored,
                     switchable=entry.switchable,
+                    integration=self.integration_online,
                 )
             )
             await self._send(client, self.topics.discovery(printer_id), payload)
@@ -366,6 +386,7 @@ class Publisher:
         await self._send(client, self.topics.discovery(printer_id), b"")
         await self._send(client, self.topics.printer_state(printer_id), b"")
         await self._send(client, self.topics.printer_availability(printer_id), b"")
+        await self._send(client, self.topics.printer_catalog(printer_id), b"")
 
 
 def _discovery_shape(entry: _Published) -> tuple[object, ...]:
@@ -393,6 +414,13 @@ def _discovery_shape(entry: _Published) -> tuple[object, ...]:
 
 def _digest(payload: str) -> bytes:
     return hashlib.blake2b(payload.encode(), digest_size=16).digest()
+
+
+def _is_online(payload: Any) -> bool:
+    """``online`` (any case, spaces around ignored); anything else, empty included, is offline."""
+    if isinstance(payload, bytes | bytearray):
+        payload = payload.decode(errors="replace")
+    return str(payload).strip().lower() == ONLINE
 
 
 def _avail(available: bool) -> str:

@@ -128,6 +128,9 @@ class Agent:
         # Per printer, loaded from the inventory on first use: reorder points, event memory.
         self._reorder: dict[str, dict[str, int]] = {}
         self._memory: dict[str, dict[str, events.Memory]] = {}
+        stored = self.inventory.default_reorder_point()
+        # The reorder point of supplies without their own: set by command, else the configuration's.
+        self.default_reorder_point = settings.reorder_point if stored is None else stored
 
     def _known_keys(self) -> set[str]:
         keys = set(self._config_keys)
@@ -173,7 +176,7 @@ class Agent:
 
     def with_reorder_points(self, snapshot: PrinterSnapshot) -> PrinterSnapshot:
         points = self._points(snapshot.id)
-        default = self.settings.reorder_point
+        default = self.default_reorder_point
         supplies = [replace(s, reorder_point=points.get(s.key, default)) for s in snapshot.supplies]
         return replace(snapshot, supplies=supplies)
 
@@ -193,7 +196,7 @@ class Agent:
         found = events.detect(
             snapshot,
             memory,
-            self.settings.reorder_point,
+            self.default_reorder_point,
             self.settings.low_threshold,
             remember,
         )
@@ -274,6 +277,7 @@ class Agent:
             "version": __version__,
             "printers_monitored": len(self.poller.printers),
             "printers_known": len(self._config_keys) + len(self.inventory.all()),
+            "default_reorder_point": self.default_reorder_point,
             "last_cycle": self._cycle,
             "discovery": self.discovery,
             "network": network,
@@ -299,6 +303,8 @@ class Agent:
                     {"reorder_point": {"supply": command.get("supply"), "percent": command.get("percent")}},
                 )
                 return {"ok": True}
+            if name == "set_default_reorder_point":
+                return {"ok": True, "result": self.set_default_reorder_point(command.get("percent"))}
             if name == "add":
                 return {"ok": True, "result": asdict(await self.add(str(command.get("host", "")), command))}
             if name in ("remove", "monitor", "unmonitor"):
@@ -322,8 +328,25 @@ class Agent:
                 return {"ok": True, "result": await self.discover([str(n) for n in networks])}
         except (AgentError, ConfigError) as exc:
             return {"ok": False, "error": str(exc)}
-        known = "discover, add, remove, monitor, unmonitor, poll_now, list, set_reorder_point"
+        known = (
+            "discover, add, remove, monitor, unmonitor, poll_now, list, set_reorder_point,"
+            " set_default_reorder_point"
+        )
         return {"ok": False, "error": f"unknown command {name!r}; known: {known}"}
+
+    def set_default_reorder_point(self, percent: Any) -> dict[str, Any]:
+        """The reorder point of every supply without its own; ``null`` restores the configuration's.
+
+        Stored in the inventory (it survives restarts); the next poll, started at once, publishes
+        the new points and fires what they cross.
+        """
+        if percent is not None and (isinstance(percent, bool) or not isinstance(percent, int | float)):
+            raise AgentError('"percent" must be a number from 0 to 100, or null')
+        value = None if percent is None else round(percent)
+        self.inventory.set_default_reorder_point(value)
+        self.default_reorder_point = self.settings.reorder_point if value is None else value
+        self.poller.poll_now()
+        return {"default_reorder_point": self.default_reorder_point}
 
     async def add(self, address: str, options: dict[str, Any] | None = None) -> InventoryPrinter:
         """Add a printer by IP or DNS name: identified first, so a typo never lands in the list."""

@@ -42,6 +42,15 @@ class Topics:
         return f"{self.discovery_prefix}/device/printer_supplies_agent_{self.agent_id}/config"
 
     @property
+    def integration_status(self) -> str:
+        """``online``/``offline`` (retained), published by the Home Assistant integration.
+
+        While it says ``online`` each printer's device also gets order buttons, a last-order sensor
+        and catalog attributes on its supply sensors, all fed by the integration's topics below.
+        """
+        return f"{self.base}/integration/status"
+
+    @property
     def ha_status(self) -> str:
         """Home Assistant's birth/last-will topic."""
         return f"{self.discovery_prefix}/status"
@@ -59,6 +68,14 @@ class Topics:
     def printer_set(self, printer_id: str) -> str:
         """JSON settings for one printer, e.g. ``{"reorder_point": {"supply": "1.1", "percent": 25}}``."""
         return f"{self.base}/printer/{printer_id}/set"
+
+    def printer_catalog(self, printer_id: str) -> str:
+        """Retained JSON published by the integration: catalog data per supply and the last order."""
+        return f"{self.base}/printer/{printer_id}/catalog"
+
+    def printer_order(self, printer_id: str) -> str:
+        """Order-button presses, ``{"supply": key}``; the integration places the order."""
+        return f"{self.base}/printer/{printer_id}/order"
 
     @property
     def printer_set_all(self) -> str:

@@ -106,9 +106,15 @@ async def test_commands_add_monitor_unmonitor_remove(broker, fleet) -> None:
             await recorder.wait_for(t.printer_state(pid), lambda p: not json.loads(p)["monitored"])
         )
         discovery = json.loads(
-            await recorder.wait_for(t.discovery(pid), lambda p: len(json.loads(p)["cmps"]) == 1)
+            await recorder.wait_for(
+                t.discovery(pid),
+                lambda p: [k for k, c in json.loads(p)["cmps"].items() if len(c) > 1] == [f"{pid}_monitored"],
+            )
         )
-        assert list(discovery["cmps"]) == [f"{pid}_monitored"]
+        # Every other entity is sent as a removal marker (platform only): Home Assistant drops it.
+        markers = {k for k, c in discovery["cmps"].items() if len(c) == 1}
+        assert f"{pid}_supply_1_1" in markers and discovery["cmps"][f"{pid}_supply_1_1"] == {"p": "sensor"}
+        assert markers == set(discovery["cmps"]) - {f"{pid}_monitored"}
         assert not agent.poller.printers
 
         reply = await command(broker, {"command": "monitor", "printer": pid})

@@ -217,8 +217,8 @@ def _uid(printer_id: str, collection: str, key: str) -> str:
 
 def test_discovery_validates(snapshots: list[PrinterSnapshot]) -> None:
     topics = Topics()
-    for snapshot in snapshots:
-        payload = json.loads(json.dumps(ha_discovery.build(snapshot, topics)))
+    for snapshot, integration in [(s, i) for s in snapshots for i in (False, True)]:
+        payload = json.loads(json.dumps(ha_discovery.build(snapshot, topics, integration=integration)))
         assert _errors(DISCOVERY, payload) == [], snapshot.id
         assert payload["stat_t"] == topics.printer_state(snapshot.id)
         assert [a["t"] for a in payload["avty"]] == [
@@ -231,6 +231,9 @@ def test_discovery_validates(snapshots: list[PrinterSnapshot]) -> None:
             if component["p"] == "device_automation":  # triggers have no entity, so no unique id
                 assert component["automation_type"] == "trigger"
                 assert component["topic"] == topics.printer_event(snapshot.id)
+                continue
+            if len(component) == 1:  # a removal marker
+                assert not integration and key.endswith(("_order", "_last_order")), key
                 continue
             assert component["uniq_id"] == key
 
@@ -250,8 +253,15 @@ def test_discovery_components_cover_the_state(snapshots: list[PrinterSnapshot]) 
             expected |= {_uid(pid, "supply", supply.key) + f"_trigger_{e}" for e in EVENT_TYPES}
         if snapshot.supplies:
             expected.add(f"{pid}_supply_event")
-        assert set(cmps) == expected
-        names = [c["name"].lower() for c in cmps.values() if "name" in c]  # triggers have type/subtype
+        order = {_uid(pid, "supply", s.key) + "_order" for s in snapshot.supplies}
+        if snapshot.supplies:
+            order.add(f"{pid}_last_order")
+        assert {k for k, c in cmps.items() if len(c) > 1} == expected
+        # Order entities exist only while the integration is online; until then, removal markers.
+        assert {k for k, c in cmps.items() if len(c) == 1} == order
+        online = ha_discovery.build(snapshot, Topics(), integration=True)["cmps"]
+        assert set(online) == expected | order and all(len(c) > 1 for c in online.values())
+        names = [c["name"].lower() for c in online.values() if "name" in c]  # triggers have type/subtype
         assert len(names) == len(set(names)), "entity names must be unique within a device"
 
 
@@ -357,11 +367,21 @@ def test_alert_sensor_follows_every_state(snapshots: list[PrinterSnapshot]) -> N
 def test_templates_for_missing_rows_render_none(snapshots: list[PrinterSnapshot]) -> None:
     """A row or counter that left the state renders "None" (unknown in Home Assistant), never fails."""
     for snapshot in snapshots:
-        cmps = ha_discovery.build(snapshot, Topics())["cmps"]
+        cmps = ha_discovery.build(snapshot, Topics(), integration=True)["cmps"]
         empty = {**json.loads(json.dumps(snapshot.to_json())), "supplies": [], "trays": [], "counters": {}}
         for uid, component in cmps.items():
-            if uid.endswith(("_status", "_problem")):
+            if uid.endswith(("_status", "_problem")) or component["p"] == "button":
                 continue
+            if uid.endswith("_last_order"):  # reads the integration's catalog topic
+                for catalog in ({}, {"last_order": None}):
+                    assert render(component["val_tpl"], catalog) == "None"
+                    assert json.loads(render(component["json_attr_tpl"], catalog)) == {}
+                assert render(component["val_tpl"], {"last_order": {"status": "shipped"}}) == "shipped"
+                continue
+            if component.get("json_attr_t", "").endswith("/catalog"):  # the supply's catalog row
+                assert json.loads(render(component["json_attr_tpl"], {})) == {}, uid
+                assert json.loads(render(component["json_attr_tpl"], {"supplies": {}})) == {}, uid
+                component = {k: v for k, v in component.items() if k != "json_attr_tpl"}
             if "_network_" in uid:  # reads the agent's state topic: a printer it has no figures for
                 assert render(component["val_tpl"], {"network": {}}) == "None", uid
                 continue
