@@ -19,6 +19,18 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 
 
+HA_PLUGIN = "pytest_homeassistant_custom_component.plugins"
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """tests/ha runs only under Home Assistant's harness, and everything else only without it."""
+    with_ha = config.pluginmanager.hasplugin(HA_PLUGIN)
+    inside = (REPO / "tests" / "ha") in (collection_path, *collection_path.parents)
+    if collection_path.is_dir() and collection_path == REPO / "tests":
+        return None
+    return (inside != with_ha) or None
+
+
 def free_port(kind: int = socket.SOCK_STREAM) -> int:
     with socket.socket(socket.AF_INET, kind) as sock:
         sock.bind(("127.0.0.1", 0))
