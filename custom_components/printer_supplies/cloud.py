@@ -49,6 +49,7 @@ class CloudClient:
     api_key: str
     # Seconds between attempts grow from this (tests make it small).
     backoff: float = 1.0
+    timeout: float = TIMEOUT
 
     @property
     def _base(self) -> str:
@@ -74,10 +75,15 @@ class CloudClient:
                 await asyncio.sleep(self._delay(attempt, last))
             try:
                 response = await client.request(
-                    method, self._base + path, params=params, json=json, headers=all_headers, timeout=TIMEOUT
+                    method,
+                    self._base + path,
+                    params=params,
+                    json=json,
+                    headers=all_headers,
+                    timeout=self.timeout,
                 )
             except httpx.TimeoutException as exc:
-                last = CloudError("timeout", f"no answer from {self.url} within {TIMEOUT:.0f} s: {exc}")
+                last = CloudError("timeout", f"no answer from {self.url} within {self.timeout:g} s: {exc!r}")
                 continue
             except (httpx.HTTPError, OSError) as exc:
                 last = CloudError("cannot_connect", f"cannot reach {self.url}: {exc}")

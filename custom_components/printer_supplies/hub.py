@@ -123,6 +123,8 @@ class PrinterSuppliesHub:
         self._lookups: set[tuple[str, str, str | None, str | None]] = set()
         self._sent_default: dict[str, int] = {}
         self.last_error: str | None = None
+        self.reply_timeout = AGENT_REPLY_TIMEOUT
+        self._poll_lock = asyncio.Lock()
 
     # --- options --------------------------------------------------------------------------------
 
@@ -340,14 +342,16 @@ class PrinterSuppliesHub:
             self.data["generations"][alert_id] = self._generation(printer_id, key) + 1
             self._clear_alert(alert_id)
             self.store.async_delay_save(lambda: self.data, 1)
+        generation = self._generation(printer_id, key)
+        known = self.data["alerts"].get(alert_id)
+        if kind == "reorder_point" and known is not None and known.get("generation") == generation:
+            # Once per crossing, also when the agent's event arrives twice (QoS 1 redelivery) or
+            # Home Assistant restarts in between.
+            return
         match = await self._catalog_for_event(printer_id, event)
         self.hass.bus.async_fire(AGENT_EVENTS[kind], self._event_data(printer_id, event, match))
         if kind != "reorder_point":
             return
-        generation = self._generation(printer_id, key)
-        known = self.data["alerts"].get(alert_id)
-        if known is not None and known.get("generation") == generation:
-            return  # once per crossing, also across restarts of Home Assistant
         alert = {
             "printer_id": printer_id,
             "supply": key,
@@ -828,6 +832,11 @@ class PrinterSuppliesHub:
         """Follow open orders until they are delivered or cancelled."""
         if self.cloud is None:
             return
+        async with self._poll_lock:  # the timer and a manual refresh never report a change twice
+            await self._poll_orders_locked()
+
+    async def _poll_orders_locked(self) -> None:
+        assert self.cloud is not None
         for record in list(self.data["orders"].values()):
             if record.get("status") == "failed":
                 await self._resubmit(record)
@@ -962,9 +971,10 @@ class PrinterSuppliesHub:
         await mqtt.async_publish(self.hass, self.command_topic(agent_id), json.dumps(command), qos=1)
 
     async def async_agent_command(
-        self, agent_id: str, command: dict[str, Any], timeout: float = AGENT_REPLY_TIMEOUT
+        self, agent_id: str, command: dict[str, Any], timeout: float | None = None
     ) -> dict[str, Any]:
         """Send a command to the agent and wait for its reply (docs/mqtt.md, Commands)."""
+        timeout = self.reply_timeout if timeout is None else timeout
         request_id = uuid.uuid4().hex
         future: asyncio.Future[dict[str, Any]] = self.hass.loop.create_future()
         self._replies[request_id] = future
