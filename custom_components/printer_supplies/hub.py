@@ -190,10 +190,10 @@ class PrinterSuppliesHub:
         )
         for alert_id, alert in self.data["alerts"].items():
             self._schedule_reminder(alert_id, alert)
-        # Orders a restart interrupted go out again under the same key: the cloud answers with the
-        # order it made, if it made one.
+        # Orders a restart interrupted, or the cloud did not confirm, go out again under the same
+        # key: the cloud answers with the order it made, if it made one.
         for record in list(self.data["orders"].values()):
-            if record.get("status") == "submitting":
+            if record.get("status") in ("submitting", "failed"):
                 self.entry.async_create_background_task(
                     self.hass, self._resubmit(record), f"{DOMAIN} resubmit {record['idempotency_key']}"
                 )
