@@ -37,7 +37,7 @@ make_venv() {
     # given extras, e.g. "sim,cloud") and the pinned packages.
     local dir="$1" py="$2" extras="$3"; shift 3
     local stamp
-    stamp="$( (cat pyproject.toml constraints.txt constraints-dev.txt requirements-dev.txt requirements-ha.txt constraints-ha.txt 2>/dev/null; "$py" --version; echo "$extras $*") | sha256sum | cut -c1-16)"
+    stamp="$( (cat pyproject.toml constraints.txt constraints-dev.txt requirements-dev.txt requirements-ha.txt constraints-ha.txt; "$py" --version; echo "$extras $*") | sha256sum | cut -c1-16)"
     if [ -f "$dir/.stamp" ] && [ "$(cat "$dir/.stamp")" = "$stamp" ] && [ -x "$dir/bin/python" ]; then
         return 0
     fi
@@ -46,7 +46,7 @@ make_venv() {
     "$py" -m venv "$dir"
     "$dir/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
     "$dir/bin/python" -m pip install -q --disable-pip-version-check \
-        -c constraints.txt -c constraints-dev.txt -e ".[$extras]" "$@"
+        -c constraints.txt -c constraints-dev.txt -c constraints-ha.txt -e ".[$extras]" "$@"
     echo "$stamp" > "$dir/.stamp"
 }
 
