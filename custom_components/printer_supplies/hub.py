@@ -34,7 +34,7 @@ from homeassistant.helpers.event import async_call_later, async_track_time_inter
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
-from .cloud import CloudClient, CloudError
+from .cloud import CloudAuthError, CloudClient, CloudError
 from .const import (
     ACTION_APPROVE,
     ACTION_SNOOZE,
@@ -600,7 +600,7 @@ class PrinterSuppliesHub:
                 printer.full_model, supply.kind, supply.color, supply.part_number
             )
         except CloudError as exc:
-            self.last_error = exc.detail
+            self._cloud_failed(exc)
             _LOGGER.debug("catalog lookup for %s %s failed: %s", printer.id, supply.key, exc.detail)
             return None
         finally:
@@ -783,12 +783,18 @@ class PrinterSuppliesHub:
         scope = self.entry.unique_id or self.entry.entry_id
         return self._idempotency_key_for(scope, printer_id, key, generation, closed)
 
+    def _cloud_failed(self, exc: CloudError) -> None:
+        """Remember the error; a refused key asks the user for a new one (reauthentication)."""
+        self.last_error = exc.detail
+        if isinstance(exc, CloudAuthError):
+            self.entry.async_start_reauth(self.hass)
+
     async def _submit(self, record: dict[str, Any]) -> dict[str, Any]:
         assert self.cloud is not None
         try:
             order = await self.cloud.create_order(record["body"], record["idempotency_key"])
         except CloudError as exc:
-            self.last_error = exc.detail
+            self._cloud_failed(exc)
             if exc.status is not None and 400 <= exc.status < 500 and exc.status != 429:
                 # Refused: this body will never be accepted under this key; forget the attempt.
                 self.data["orders"].pop(record["idempotency_key"], None)
@@ -847,7 +853,7 @@ class PrinterSuppliesHub:
             try:
                 fresh = await self.cloud.get_order(order["id"])
             except CloudError as exc:
-                self.last_error = exc.detail
+                self._cloud_failed(exc)
                 _LOGGER.debug("order %s: %s", order["id"], exc.detail)
                 continue
             if fresh.get("status") != order.get("status"):
@@ -907,7 +913,7 @@ class PrinterSuppliesHub:
                     {"day": day, "reason": reason, "printers": printers[start : start + 1000]}
                 )
         except CloudError as exc:
-            self.last_error = exc.detail
+            self._cloud_failed(exc)
             _LOGGER.warning("fleet sync (%s) failed: %s", reason, exc.detail)
             return None
         self.data["last_sync"] = {"day": day, "reason": reason, "result": result}
@@ -932,7 +938,7 @@ class PrinterSuppliesHub:
             try:
                 self.data["eligibility"][printer_id] = await self.cloud.eligibility(printer_id)
             except CloudError as exc:
-                self.last_error = exc.detail
+                self._cloud_failed(exc)
                 return
             await self._publish_catalog(printer_id)
         self.store.async_delay_save(lambda: self.data, 5)

@@ -193,11 +193,21 @@ async def test_4xx_refusals_are_reported_not_retried(
     assert proxy.posts() == ["pass"]  # no retry of a refusal
     assert not hub.data["orders"]  # nothing pending that could go out later
 
-    # A revoked key (401).
+    # A revoked key (401): the error says so, and Home Assistant asks for a new key.
     cloud_service.revoke(site.key)
     with pytest.raises(HomeAssistantError, match="refused the API key"):
         await order(hass, "1.1")
     assert count_orders(cloud_service, site) == 0
+    await hass.async_block_till_done()
+    [flow] = [f for f in hass.config_entries.flow.async_progress() if f["handler"] == DOMAIN]
+    assert flow["context"]["source"] == "reauth" and flow["step_id"] == "reauth_confirm"
+    result = await hass.config_entries.flow.async_configure(flow["flow_id"], {"api_key": "psk_still_wrong"})
+    assert result["errors"] == {"api_key": "invalid_auth"}
+    new_key = cloud_service.add_key(site.site_id)
+    result = await hass.config_entries.flow.async_configure(flow["flow_id"], {"api_key": new_key})
+    assert result["type"] == "abort" and result["reason"] == "reauth_successful"
+    await hass.async_block_till_done()
+    assert entry.data["api_key"] == new_key and entry.runtime_data.cloud.api_key == new_key
 
 
 async def test_unreachable_cloud_at_setup_loses_nothing(

@@ -9,6 +9,7 @@ mock. tests/ha/test_end_to_end.py repeats the essentials with a real broker and 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
+from jsonschema import Draft202012Validator
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_mqtt_message,
@@ -28,6 +30,8 @@ from pytest_homeassistant_custom_component.common import (
 from pytest_homeassistant_custom_component.components.diagnostics import get_diagnostics_for_config_entry
 
 from custom_components.printer_supplies.const import DOMAIN
+
+REPO = Path(__file__).resolve().parents[2]
 
 BASE = "printer_supplies"
 PID = "hp_vnb3r12345"
@@ -268,6 +272,10 @@ async def test_order_button_and_action_never_order_twice(
 
     # The printer's catalog topic tells the agent's entities: last order, part and storefront per supply.
     catalog = json.loads(agent.published(f"{BASE}/printer/{PID}/catalog")[-1])
+    schema = json.loads((REPO / "docs" / "schemas" / "printer-catalog.schema.json").read_text())
+    Draft202012Validator.check_schema(schema)
+    for payload in agent.published(f"{BASE}/printer/{PID}/catalog"):
+        assert not list(Draft202012Validator(schema).iter_errors(json.loads(payload)))
     assert catalog["last_order"]["id"] == order["id"] and catalog["last_order"]["source"] == "button"
     cyan = catalog["supplies"]["1.2"]
     assert cyan["percent"] == 38 and cyan["state"] == "ok"  # the state's row, merged
