@@ -68,6 +68,10 @@ OFFLINE = "offline"
 # Fields of a cloud order kept in the store and published to the last-order sensor.
 ORDER_FIELDS = ("id", "status", "part_number", "description", "quantity", "total_price", "currency")
 CATALOG_RETRY = dt.timedelta(hours=1)
+# The agent's rules (mqtt_agent/events.py): an event re-arms this far above its threshold, and a
+# level jumping up this much is a new cartridge.
+HYSTERESIS = 5
+REPLACED_JUMP = 20
 SYNC_CHECK = dt.timedelta(hours=1)
 KEY_NAMESPACE = uuid.UUID("6f1c1d52-4c52-4a8e-9f43-0d7c35c1e5a1")
 
@@ -240,7 +244,37 @@ class PrinterSuppliesHub:
             return
         self.printers[printer.id] = printer
         self._lookup_catalog(printer)
+        await self._catch_up(printer)
         await self._publish_catalog(printer.id)
+
+    async def _catch_up(self, printer: Printer) -> None:
+        """What the agent's events said while Home Assistant was not listening, read from the state.
+
+        The agent fires each event once, not retained. A supply found at or below its reorder point
+        without an alert (the integration was just set up, or Home Assistant was down at the
+        crossing) is handled as if its event had come. An alert whose supply is well above its
+        reorder point again is over: replaced when the level jumped by ``REPLACED_JUMP`` or more
+        since the alert (a new cartridge generation), else just cleared (the reorder point was
+        lowered, for example).
+        """
+        if not printer.monitored:
+            return
+        for supply in printer.supplies.values():
+            alert = self.data["alerts"].get(_alert_id(printer.id, supply.key))
+            if alert is None:
+                if supply.at_reorder_point:
+                    await self.async_handle_event(_event_from_state(printer, supply, "reorder_point"))
+                continue
+            left, point = supply.left, supply.reorder_point
+            if left is None or point is None or left <= point + HYSTERESIS:
+                continue
+            level, now = alert.get("level"), supply.percent or 0
+            jump = (level - now if supply.receptacle else now - level) if isinstance(level, int) else 0
+            if jump >= REPLACED_JUMP:  # containers refilled, receptacles (waste bins) emptied
+                await self.async_handle_event(_event_from_state(printer, supply, "replaced"))
+            else:
+                self._clear_alert(_alert_id(printer.id, supply.key))
+                self.store.async_delay_save(lambda: self.data, 1)
 
     async def _on_event(self, msg: mqtt.ReceiveMessage) -> None:
         try:
@@ -1003,6 +1037,25 @@ class PrinterSuppliesHub:
                 translation_placeholders={"agent": agent_id, "error": str(reply.get("error"))},
             )
         return reply
+
+
+def _event_from_state(printer: Printer, supply: Supply, event_type: str) -> dict[str, Any]:
+    """An agent event rebuilt from the printer's state (for what happened while nobody listened)."""
+    return {
+        "event_type": event_type,
+        "printer_id": printer.id,
+        "supply": supply.key,
+        "supply_name": supply.name,
+        "kind": supply.kind,
+        "color": supply.color,
+        "part_number": supply.part_number,
+        "percent": supply.percent,
+        "state": supply.state,
+        "receptacle": supply.receptacle,
+        "reorder_point": supply.reorder_point,
+        "at": _now().isoformat(timespec="seconds"),
+        "from_state": True,
+    }
 
 
 def _alert_id(printer_id: str, key: str) -> str:

@@ -39,8 +39,11 @@ AGENT = "office"
 OPTIONS = {"reorder_point": 20, "notify_targets": [], "approval": False, "auto_order": False}
 
 
-def hp_state(black: int = 64, cyan: int = 38, magenta: int = 17, yellow: int = 12) -> dict[str, Any]:
-    """The agent's state JSON of the demo HP (only the members the integration reads matter)."""
+def hp_state(black: int = 64, cyan: int = 38, magenta: int = 47, yellow: int = 42) -> dict[str, Any]:
+    """The agent's state JSON of the demo HP (only the members the integration reads matter).
+
+    By default every supply is above its reorder point (20 %): the tests bring them down.
+    """
 
     def toner(key: str, color: str, part: str, percent: int) -> dict[str, Any]:
         state = "ok" if percent > 10 else "low"
@@ -297,6 +300,7 @@ async def test_order_button_and_action_never_order_twice(
     [yellow] = response["orders"]
     assert yellow["part_number"] == "W2032A" and yellow["quantity"] == 2 and "already_ordered" not in yellow
     # A whole printer: every supply at or below its reorder point (magenta 17 %, yellow 12 %).
+    await agent.state(hp_state(magenta=17, yellow=12))
     response = await hass.services.async_call(
         DOMAIN, "place_order", {"printer_id": PID}, blocking=True, return_response=True
     )
@@ -425,7 +429,7 @@ async def test_store_survives_a_restart(
     assert await hass.config_entries.async_unload(entry.entry_id)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
-    await agent.announce()
+    await agent.announce(hp_state(yellow=12))  # the retained state, as the agent left it
     await agent.event(agent_event("reorder_point"))  # the same crossing again: nothing new
     assert len(calls) == 1
     response = await hass.services.async_call(
@@ -587,3 +591,58 @@ async def test_diagnostics_redact_secrets(
     assert diagnostics["printers"][PID]["supplies"]["1.1"]["part_number"] == "W2030A"
     assert diagnostics["orders"][0]["order"]["part_number"] == "W2030A"
     assert diagnostics["orders"][0]["idempotency_key"] == "**REDACTED**"
+
+
+async def test_daily_fleet_sync_and_eligibility(
+    hass: HomeAssistant, mqtt_mock: Any, cloud_service: CloudService, site: SiteKey
+) -> None:
+    entry, agent = await setup(hass, mqtt_mock, cloud_service, site)
+    async_fire_time_changed(hass, dt_util.utcnow() + dt_util.dt.timedelta(minutes=61))
+    await hass.async_block_till_done(wait_background_tasks=True)
+    last_sync = entry.runtime_data.data["last_sync"]
+    assert last_sync["reason"] == "daily" and last_sync["result"]["printers"] == 1
+    assert last_sync["result"]["bytes_per_printer"] < 400
+    # The cloud counts the day: the printer's eligibility says it was synced today.
+    eligibility = json.loads(agent.published(f"{BASE}/printer/{PID}/catalog")[-1])["eligibility"]
+    assert eligibility["printer_id"] == PID and eligibility["eligible"] is False
+    assert eligibility["last_sync_day"] == dt_util.now().date().isoformat()
+    assert eligibility["monitored_days"] == 1 and eligibility["reasons"]
+    # Once a day: the next hourly check sends nothing.
+    async_fire_time_changed(hass, dt_util.utcnow() + dt_util.dt.timedelta(minutes=122))
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert entry.runtime_data.data["last_sync"] == last_sync
+
+
+async def test_what_happened_while_home_assistant_was_away_is_caught_up(
+    hass: HomeAssistant, mqtt_mock: Any, cloud_service: CloudService, site: SiteKey
+) -> None:
+    """The agent fires events once and does not retain them: a supply already past its reorder
+    point when the integration starts, or replaced meanwhile, is read from the state."""
+    reorder = capture(hass, "printer_supplies_reorder_point")
+    replaced = capture(hass, "printer_supplies_supply_replaced")
+    entry, agent = await setup(hass, mqtt_mock, cloud_service, site)
+    await agent.state(hp_state(yellow=12))  # yellow crossed while nobody listened
+    assert [(e.data["supply"], e.data["level"]) for e in reorder] == [("1.4", 12)]
+    assert reorder[0].data["part_number"] == "W2032A"
+    assert ir.async_get(hass).async_get_issue(DOMAIN, f"reorder_{PID}_1_4") is not None
+    # The agent's own event for that crossing, late, and the next polls: nothing twice.
+    await agent.event(agent_event("reorder_point"))
+    await agent.state(hp_state(yellow=11))
+    assert len(reorder) == 1
+    assert len([n for n in notifications(hass) if n.startswith(DOMAIN)]) == 1
+
+    # Replaced while Home Assistant was down: the state shows a full cartridge.
+    await agent.state(hp_state(yellow=100))
+    assert [e.data["level"] for e in replaced] == [100]
+    assert ir.async_get(hass).async_get_issue(DOMAIN, f"reorder_{PID}_1_4") is None
+    assert entry.runtime_data.data["generations"][f"{PID}_1_4"] == 1
+
+    # A lowered reorder point ends an alert without a new cartridge.
+    await agent.state(hp_state(magenta=15))
+    assert ir.async_get(hass).async_get_issue(DOMAIN, f"reorder_{PID}_1_3") is not None
+    lowered = hp_state(magenta=15)
+    lowered["supplies"][2]["reorder_point"] = 5
+    await agent.state(lowered)
+    assert ir.async_get(hass).async_get_issue(DOMAIN, f"reorder_{PID}_1_3") is None
+    assert f"{PID}_1_3" not in entry.runtime_data.data["generations"]
+    assert len(replaced) == 1
