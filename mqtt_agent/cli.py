@@ -89,6 +89,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_false",
         help="do not start the reference supplies cloud (catalog, storefront links, orders)",
     )
+    demo.add_argument(
+        "--info-file",
+        type=Path,
+        metavar="PATH",
+        help="once all is up, write the broker address, topics and cloud URL/API key here as JSON "
+        "(for scripts that join the demo, e.g. scripts/ha_demo.py)",
+    )
 
     discover = commands.add_parser(
         "discover", help="sweep subnets for printers (default: this host's subnets) and add them"

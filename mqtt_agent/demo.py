@@ -6,7 +6,9 @@ import argparse
 import asyncio
 import contextlib
 import importlib
+import json
 import logging
+import os
 import random
 import shutil
 import socket
@@ -121,6 +123,24 @@ async def _start_cloud(workdir: Path, out: Console) -> Any:
     return cloud
 
 
+def write_info(path: Path, mqtt: MqttSettings, cloud: Any) -> None:
+    """What a follower (``scripts/ha_demo.py``) needs to join the demo, written atomically as JSON."""
+    info = {
+        "mqtt_host": mqtt.host,
+        "mqtt_port": mqtt.port,
+        "base_topic": mqtt.base_topic,
+        "discovery_prefix": mqtt.discovery_prefix,
+        "cloud_url": cloud.base_url if cloud is not None else None,
+        "api_key": cloud.api_key if cloud is not None else None,
+        "dealer_password": cloud.dealer_password if cloud is not None else None,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    os.chmod(tmp, 0o600)  # holds the demo's API key and dealer password
+    tmp.replace(path)
+
+
 async def run_demo(settings: Settings, args: argparse.Namespace, out: Console) -> int:
     count = max(1, min(args.printers, 254))
     fleet = demo_fleet(count, args.network)
@@ -155,8 +175,16 @@ async def run_demo(settings: Settings, args: argparse.Namespace, out: Console) -
         suggested: set[tuple[str, str, str]] = set()
         synced = False
 
+        info_file: Path | None = getattr(args, "info_file", None)
+        agent_cycle = agent.poller.on_cycle  # the agent's own: publishes its state (network cost, …)
+
         async def show(report: CycleReport) -> None:
-            nonlocal synced
+            nonlocal synced, info_file
+            if agent_cycle is not None:
+                await agent_cycle(report)
+            if info_file is not None:  # the first cycle: printers, broker and cloud are all up
+                write_info(info_file, mqtt, cloud)
+                info_file = None
             rows = [
                 (p.key, p.snapshot if p.available else None, p.error) for p in agent.poller.printers.values()
             ]

@@ -60,3 +60,25 @@ ensure_base() {
     fi
     export PY313
 }
+
+make_ha_venv() {
+    # make_ha_venv DIR PYTHON: Home Assistant 2025.4.4 (the version the integration is tested with)
+    # and the requirements of the built-in integrations the demo's Home Assistant sets up, read from
+    # the installed manifests (scripts/ha_demo.py requirements), all pinned by constraints-ha-demo.txt.
+    local dir="$1" py="$2"
+    local stamp
+    stamp="$( (cat constraints-ha-demo.txt; "$py" --version) | sha256sum | cut -c1-16)"
+    if [ -f "$dir/.stamp" ] && [ "$(cat "$dir/.stamp")" = "$stamp" ] && [ -x "$dir/bin/hass" ]; then
+        return 0
+    fi
+    log "building $dir (Home Assistant 2025.4.4) with $("$py" --version)"
+    rm -rf "$dir"
+    "$py" -m venv "$dir"
+    "$dir/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
+    "$dir/bin/python" -m pip install -q --disable-pip-version-check -c constraints-ha-demo.txt homeassistant==2025.4.4
+    local reqs
+    reqs="$("$dir/bin/python" scripts/ha_demo.py requirements)"
+    # shellcheck disable=SC2086 # one requirement a word
+    "$dir/bin/python" -m pip install -q --disable-pip-version-check -c constraints-ha-demo.txt $reqs
+    echo "$stamp" > "$dir/.stamp"
+}
