@@ -141,12 +141,13 @@ def test_missing_config_file(tmp_path: Path) -> None:
     assert "does not exist" in result.stderr
 
 
-def test_demo_runs_and_publishes(broker: tuple[str, int]) -> None:
+def test_demo_runs_and_publishes(broker: tuple[str, int], tmp_path: Path) -> None:
     """The README's main job, shortened: simulated printers appear on the broker."""
     import asyncio
 
     from test_mqtt import retained
 
+    info_file = tmp_path / "demo.json"
     network = sim_network().rsplit(".", 1)[0] + ".250"
     result = agent(
         "demo",
@@ -162,10 +163,16 @@ def test_demo_runs_and_publishes(broker: tuple[str, int]) -> None:
         str(broker[1]),
         "--base-topic",
         "demo_test",
+        "--info-file",
+        str(info_file),
         timeout=90,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "5/5 printers polled" in result.stdout
+    # What scripts/ha_demo.py reads to join the demo; it holds a key, so only the owner may read it.
+    info = json.loads(info_file.read_text())
+    assert (info["mqtt_port"], info["base_topic"]) == (broker[1], "demo_test")
+    assert info_file.stat().st_mode & 0o077 == 0
     if importlib.util.find_spec("fastapi") is not None:  # the `cloud` extra (not in the 3.11 run)
         # the whole chain: the reference cloud answered the fleet sync and suggested what to order
         assert "daily fleet sync of 5 printers sent" in result.stdout and "HTTP 200" in result.stdout
@@ -176,6 +183,9 @@ def test_demo_runs_and_publishes(broker: tuple[str, int]) -> None:
     devices = [t for t in found if t.startswith("homeassistant/device/")]
     assert len([t for t in devices if "printer_supplies_agent_" not in t]) == 5
     assert len([t for t in devices if "printer_supplies_agent_" in t]) == 1  # the agent's own device
+    # The demo's cycles publish the agent state (network cost per printer) like the service's.
+    agent_state = json.loads(next(v for t, v in found.items() if t.endswith("/state") and "/agent/" in t))
+    assert len(agent_state["network"]) == 5
 
 
 @pytest.fixture(scope="module")
