@@ -1,7 +1,8 @@
 """Printer Supplies: reorder points, notifications, storefront links and orders for Home Assistant.
 
 The printers themselves are MQTT devices, announced by the Printer Supplies agent; this integration
-follows them over MQTT and acts (see hub.py). It has no entities of its own.
+follows them over MQTT and acts (see hub.py). Its own few entities (supplies to reorder, open
+orders, last fleet sync, cloud connectivity) sit on a service device of its own.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import logging
 
 from homeassistant.components import mqtt
 from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv
@@ -22,6 +24,8 @@ from .services import async_setup_services
 _LOGGER = logging.getLogger(__name__)
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+# The integration's own service device: fleet-wide figures (the printers are MQTT's devices).
+PLATFORMS = [Platform.BINARY_SENSOR, Platform.SENSOR]
 
 type PrinterSuppliesConfigEntry = ConfigEntry[PrinterSuppliesHub]
 
@@ -39,6 +43,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: PrinterSuppliesConfigEnt
     await hub.async_start()
     entry.runtime_data = hub
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
 
 
@@ -47,9 +52,10 @@ async def _async_options_updated(hass: HomeAssistant, entry: PrinterSuppliesConf
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: PrinterSuppliesConfigEntry) -> bool:
+    unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
     # A reload keeps the order entities (their ids and settings survive); disabling removes them.
     await entry.runtime_data.async_stop(going_away=entry.disabled_by is not None)
-    return True
+    return unloaded
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: PrinterSuppliesConfigEntry) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +51,12 @@ class CloudClient:
     # Seconds between attempts grow from this (tests make it small).
     backoff: float = 1.0
     timeout: float = TIMEOUT
+    # Told the outcome of every request: None when the cloud answered, else the error.
+    listener: Callable[[CloudError | None], None] | None = None
+
+    def _tell(self, error: CloudError | None) -> None:
+        if self.listener is not None:
+            self.listener(error)
 
     @property
     def _base(self) -> str:
@@ -89,17 +96,21 @@ class CloudClient:
                 last = CloudError("cannot_connect", f"cannot reach {self.url}: {exc}")
                 continue
             if response.status_code == 401:
-                raise CloudAuthError("invalid_auth", "the supplies cloud refused the API key", 401)
+                refused = CloudAuthError("invalid_auth", "the supplies cloud refused the API key", 401)
+                self._tell(refused)
+                raise refused
             if response.status_code in RETRY_STATUSES:
                 last = CloudError(
                     "server_error", _problem(response), response.status_code, _retry_after(response)
                 )
                 continue
+            self._tell(None)  # it answered: reachable, whatever it said
             if response.status_code >= 400:
                 raise CloudError("request_refused", _problem(response), response.status_code)
             return response
         assert last is not None
         _LOGGER.debug("%s %s failed after %d attempts: %s", method, path, attempts, last.detail)
+        self._tell(last)
         raise last
 
     def _delay(self, attempt: int, last: CloudError | None) -> float:

@@ -30,6 +30,7 @@ from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_call_later, async_track_time_interval
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
@@ -114,7 +115,11 @@ class PrinterSuppliesHub:
         self.entry = entry
         self.base: str = entry.data.get(CONF_BASE_TOPIC, DEFAULT_BASE_TOPIC)
         url, key = entry.data.get(CONF_CLOUD_URL), entry.data.get(CONF_API_KEY)
-        self.cloud: CloudClient | None = CloudClient(hass, url, key) if url and key else None
+        self.cloud: CloudClient | None = (
+            CloudClient(hass, url, key, listener=self._cloud_result) if url and key else None
+        )
+        # Whether the cloud answered the last request (None: not asked yet).
+        self.cloud_ok: bool | None = None
         self.printers: dict[str, Printer] = {}
         self.agents: dict[str, AgentInfo] = {}
         self.store: Store[dict[str, Any]] = Store(hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}")
@@ -198,8 +203,14 @@ class PrinterSuppliesHub:
         # key: the cloud answers with the order it made, if it made one.
         for record in list(self.data["orders"].values()):
             if record.get("status") in ("submitting", "failed"):
+                # Background tasks here are never started eagerly: an eager task started from
+                # inside another task's step was seen marked as cancelling while it ran (Home
+                # Assistant then no longer waits for it); a plain task starts clean.
                 self.entry.async_create_background_task(
-                    self.hass, self._resubmit(record), f"{DOMAIN} resubmit {record['idempotency_key']}"
+                    self.hass,
+                    self._resubmit(record),
+                    f"{DOMAIN} resubmit {record['idempotency_key']}",
+                    eager_start=False,
                 )
 
     async def async_stop(self, *, going_away: bool) -> None:
@@ -405,11 +416,12 @@ class PrinterSuppliesHub:
         }
         self.data["alerts"][alert_id] = alert
         await self.store.async_save(self.data)
+        self._changed()
         self._notify_persistent(alert_id, alert)
         self._create_repair(alert_id, alert)
         if self.cloud is not None:
             self.entry.async_create_background_task(
-                self.hass, self._sync("reorder_point"), f"{DOMAIN} reorder-point sync"
+                self.hass, self._sync("reorder_point"), f"{DOMAIN} reorder-point sync", eager_start=False
             )
         if self.auto_order and not self.approval and self.cloud is not None:
             try:
@@ -554,6 +566,7 @@ class PrinterSuppliesHub:
             return
         persistent_notification.async_dismiss(self.hass, f"{DOMAIN}_{alert_id}")
         ir.async_delete_issue(self.hass, DOMAIN, f"reorder_{alert_id}")
+        self._changed()
         if (cancel := self._reminders.pop(alert_id, None)) is not None:
             cancel()
 
@@ -622,7 +635,10 @@ class PrinterSuppliesHub:
                 continue
             self._lookups.add(ident)
             self.entry.async_create_background_task(
-                self.hass, self._fetch_match(printer, supply, ident), f"{DOMAIN} catalog lookup"
+                self.hass,
+                self._fetch_match(printer, supply, ident),
+                f"{DOMAIN} catalog lookup",
+                eager_start=False,
             )
 
     async def _fetch_match(
@@ -823,6 +839,34 @@ class PrinterSuppliesHub:
         if isinstance(exc, CloudAuthError):
             self.entry.async_start_reauth(self.hass)
 
+    @callback
+    def _cloud_result(self, error: CloudError | None) -> None:
+        """Every cloud request's outcome: logged once per change, shown by the connectivity sensor."""
+        ok = error is None or isinstance(error, CloudAuthError)  # a refusal is an answer
+        if error is not None:
+            self.last_error = error.detail
+        if ok != self.cloud_ok:
+            if not ok and error is not None:
+                _LOGGER.warning("the supplies cloud is unavailable: %s", error.detail)
+            elif self.cloud_ok is False:
+                _LOGGER.info("the supplies cloud answers again")
+            self.cloud_ok = ok
+            self._changed()
+
+    @callback
+    def _changed(self) -> None:
+        """Tell the integration's own entities to show the new figures."""
+        async_dispatcher_send(self.hass, signal_update(self.entry.entry_id))
+
+    def open_orders(self) -> list[dict[str, Any]]:
+        """Orders placed and not yet delivered or cancelled, oldest first."""
+        records = sorted(self.data["orders"].values(), key=lambda r: r["requested_at"])
+        return [
+            {**order_summary(r["order"]), "printer_id": r["printer_id"], "source": r.get("source")}
+            for r in records
+            if r.get("order") and r["order"].get("status") not in ORDER_DONE_STATES
+        ]
+
     async def _submit(self, record: dict[str, Any]) -> dict[str, Any]:
         assert self.cloud is not None
         try:
@@ -860,6 +904,7 @@ class PrinterSuppliesHub:
             },
         )
         await self._publish_catalog(record["printer_id"])
+        self._changed()
         return order
 
     async def _resubmit(self, record: dict[str, Any]) -> None:
@@ -903,6 +948,7 @@ class PrinterSuppliesHub:
                     },
                 )
                 await self._publish_catalog(record["printer_id"])
+                self._changed()
         await self.store.async_save(self.data)
 
     async def async_refresh_orders(self) -> None:
@@ -950,8 +996,9 @@ class PrinterSuppliesHub:
             self._cloud_failed(exc)
             _LOGGER.warning("fleet sync (%s) failed: %s", reason, exc.detail)
             return None
-        self.data["last_sync"] = {"day": day, "reason": reason, "result": result}
+        self.data["last_sync"] = {"day": day, "reason": reason, "result": result, "at": _now().isoformat()}
         self.store.async_delay_save(lambda: self.data, 5)
+        self._changed()
         return result
 
     async def _daily_sync(self, _now: dt.datetime | None = None) -> None:
@@ -1037,6 +1084,11 @@ class PrinterSuppliesHub:
                 translation_placeholders={"agent": agent_id, "error": str(reply.get("error"))},
             )
         return reply
+
+
+def signal_update(entry_id: str) -> str:
+    """Dispatcher signal sent when anything the integration's own entities show has changed."""
+    return f"{DOMAIN}_{entry_id}_update"
 
 
 def _event_from_state(printer: Printer, supply: Supply, event_type: str) -> dict[str, Any]:

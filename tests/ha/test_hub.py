@@ -19,6 +19,7 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import Event, HomeAssistant, ServiceCall, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 from jsonschema import Draft202012Validator
@@ -646,3 +647,47 @@ async def test_what_happened_while_home_assistant_was_away_is_caught_up(
     assert ir.async_get(hass).async_get_issue(DOMAIN, f"reorder_{PID}_1_3") is None
     assert f"{PID}_1_3" not in entry.runtime_data.data["generations"]
     assert len(replaced) == 1
+
+
+async def test_the_integrations_own_device_and_sensors(
+    hass: HomeAssistant, mqtt_mock: Any, cloud_service: CloudService, site: SiteKey
+) -> None:
+    entry, agent = await setup(hass, mqtt_mock, cloud_service, site)
+    entities = er.async_get(hass)
+
+    def state(domain: str, key: str) -> Any:
+        entity_id = entities.async_get_entity_id(domain, DOMAIN, f"{entry.entry_id}_{key}")
+        assert entity_id is not None, key
+        return hass.states.get(entity_id)
+
+    # One service device of its own, apart from the printer's (which stays MQTT's alone).
+    own = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, entry.entry_id)})
+    assert own is not None and own.entry_type is dr.DeviceEntryType.SERVICE
+    printer = dr.async_get(hass).async_get_device(identifiers={("mqtt", f"printer_supplies_{PID}")})
+    assert entry.entry_id not in printer.config_entries
+    assert state("sensor", "to_reorder").state == "0"
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert state("binary_sensor", "cloud").state == "on"  # the catalog lookups were answered
+
+    await agent.event(agent_event("reorder_point"))
+    await hass.services.async_call(DOMAIN, "place_order", {"printer_id": PID, "supply": "1.4"}, blocking=True)
+    to_reorder = state("sensor", "to_reorder")
+    assert to_reorder.state == "1" and to_reorder.attributes["supplies"][0]["part_number"] == "W2032A"
+    assert to_reorder.attributes["supplies"][0]["ordered"].startswith("ord_")
+    open_orders = state("sensor", "open_orders")
+    assert open_orders.state == "1" and open_orders.attributes["orders"][0]["status"] == "pending"
+    await hass.async_block_till_done(wait_background_tasks=True)  # the reorder-point fleet sync
+    assert state("sensor", "last_sync").state != "unknown"
+
+    # The cloud goes away: the connectivity sensor says so, and comes back with it.
+    entry.runtime_data.cloud.url = "http://127.0.0.1:9"
+    entry.runtime_data.cloud.backoff = 0.01
+    await entry.runtime_data.async_refresh_orders()
+    assert state("binary_sensor", "cloud").state == "off"
+    assert "cannot reach" in state("binary_sensor", "cloud").attributes["last_error"]
+    entry.runtime_data.cloud.url = cloud_service.base_url
+    await entry.runtime_data.async_refresh_orders()
+    assert state("binary_sensor", "cloud").state == "on"
+
+    await agent.event(agent_event("replaced", percent=100))
+    assert state("sensor", "to_reorder").state == "0"
