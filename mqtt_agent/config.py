@@ -226,7 +226,9 @@ class Settings(BaseSettings):
         ge=0,
         le=100,
         description="Default reorder point of every supply, in percent left (receptacles: percent of room "
-        "left). Each supply's own value is set from Home Assistant, MQTT or kept in the inventory.",
+        "left), until the `set_default_reorder_point` command (the Home Assistant integration's option) "
+        "stores another in the inventory. Each supply's own value is set from Home Assistant or MQTT "
+        "and kept in the inventory.",
     )
     data_dir: Path = Field(
         default_factory=_default_data_dir,
