@@ -27,7 +27,7 @@ from typing import Any
 from homeassistant.components import mqtt, persistent_notification
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.exceptions import ConfigEntryNotReady, HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_send
@@ -182,7 +182,13 @@ class PrinterSuppliesHub:
         ]
         for topic, handler in subscriptions:
             self._unsubs.append(await mqtt.async_subscribe(self.hass, topic, handler, qos=1))
-        await mqtt.async_publish(self.hass, self.status_topic, ONLINE, qos=1, retain=True)
+        try:
+            await mqtt.async_publish(self.hass, self.status_topic, ONLINE, qos=1, retain=True)
+        except HomeAssistantError as exc:  # the broker is not reachable (yet): Home Assistant retries
+            for unsub in self._unsubs:
+                unsub()
+            self._unsubs.clear()
+            raise ConfigEntryNotReady(f"cannot publish on {self.status_topic}: {exc}") from exc
         self._unsubs.append(
             self.hass.bus.async_listen("mobile_app_notification_action", self._on_notification_action)
         )
@@ -226,15 +232,15 @@ class PrinterSuppliesHub:
         await self.store.async_save(self.data)
         if going_away:
             # The agent removes the order buttons, last-order sensors and catalog attributes.
-            await mqtt.async_publish(self.hass, self.status_topic, OFFLINE, qos=1, retain=True)
+            await self._publish(self.status_topic, OFFLINE)
 
     async def async_clear_topics(self) -> None:
         """The integration is deleted: clear every retained topic it published."""
         stored = await self.store.async_load()
         published = set(self._published) | set((stored or {}).get("published", []))
         for printer_id in sorted(published):
-            await mqtt.async_publish(self.hass, self.catalog_topic(printer_id), "", qos=1, retain=True)
-        await mqtt.async_publish(self.hass, self.status_topic, "", qos=1, retain=True)
+            await self._publish(self.catalog_topic(printer_id), "")
+        await self._publish(self.status_topic, "")
 
     # --- MQTT messages -------------------------------------------------------------------------
 
@@ -360,9 +366,13 @@ class PrinterSuppliesHub:
         if agent.default_reorder_point is not None and agent.default_reorder_point != wanted:
             if self._sent_default.get(agent_id) != wanted:
                 self._sent_default[agent_id] = wanted
-                await self._publish_command(
-                    agent_id, {"command": "set_default_reorder_point", "percent": wanted}
-                )
+                try:
+                    await self._publish_command(
+                        agent_id, {"command": "set_default_reorder_point", "percent": wanted}
+                    )
+                except HomeAssistantError as exc:
+                    self._sent_default.pop(agent_id, None)  # tried again with the agent's next state
+                    _LOGGER.warning("could not send the default reorder point to %s: %s", agent_id, exc)
 
     async def _forget_printer(self, printer_id: str) -> None:
         """The agent removed the printer: its alerts, notifications and catalog data go too."""
@@ -372,7 +382,7 @@ class PrinterSuppliesHub:
         if printer_id in self.data["published"]:
             self.data["published"].remove(printer_id)
         if self._published.pop(printer_id, None) is not None:
-            await mqtt.async_publish(self.hass, self.catalog_topic(printer_id), "", qos=1, retain=True)
+            await self._publish(self.catalog_topic(printer_id), "")
         self.store.async_delay_save(lambda: self.data, 5)
 
     # --- supply events -------------------------------------------------------------------------
@@ -707,7 +717,8 @@ class PrinterSuppliesHub:
             if printer_id not in self.data["published"]:
                 self.data["published"].append(printer_id)
                 self.store.async_delay_save(lambda: self.data, 5)
-            await mqtt.async_publish(self.hass, self.catalog_topic(printer_id), payload, qos=1, retain=True)
+            if not await self._publish(self.catalog_topic(printer_id), payload):
+                self._published.pop(printer_id, None)  # sent again with the next change
 
     # --- orders ---------------------------------------------------------------------------------
 
@@ -1053,6 +1064,15 @@ class PrinterSuppliesHub:
             translation_key="choose_agent",
             translation_placeholders={"agents": ", ".join(online)},
         )
+
+    async def _publish(self, topic: str, payload: str) -> bool:
+        """Publish retained; a broker that is away is logged, never raised (False)."""
+        try:
+            await mqtt.async_publish(self.hass, topic, payload, qos=1, retain=True)
+        except HomeAssistantError as exc:
+            _LOGGER.warning("could not publish on %s: %s", topic, exc)
+            return False
+        return True
 
     async def _publish_command(self, agent_id: str, command: dict[str, Any]) -> None:
         await mqtt.async_publish(self.hass, self.command_topic(agent_id), json.dumps(command), qos=1)

@@ -691,3 +691,30 @@ async def test_the_integrations_own_device_and_sensors(
 
     await agent.event(agent_event("replaced", percent=100))
     assert state("sensor", "to_reorder").state == "0"
+
+
+async def test_a_broker_that_is_away_at_setup_means_retry(hass: HomeAssistant, mqtt_mock: Any) -> None:
+    async def refuse(*args: Any, **kwargs: Any) -> None:
+        raise HomeAssistantError("The client is not currently connected.")
+
+    mqtt_mock.async_publish.side_effect = refuse
+    entry = MockConfigEntry(domain=DOMAIN, unique_id=BASE, data={"base_topic": BASE}, options=OPTIONS)
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    # Back: the retry sets it up.
+    agent = Agent(hass, mqtt_mock)
+    await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    await agent.announce()
+    # Later publishing failures are logged, not raised: the state still updates the model.
+    mqtt_mock.async_publish.side_effect = refuse
+    await agent.state(hp_state(black=50))
+    assert entry.runtime_data.printers[PID].supplies["1.1"].percent == 50
+    mqtt_mock.async_publish.side_effect = agent._published
+    await agent.state(hp_state(black=49))
+    assert (
+        json.loads(agent.published(f"{BASE}/printer/{PID}/catalog")[-1])["supplies"]["1.1"]["percent"] == 49
+    )
