@@ -182,8 +182,10 @@ class PrinterSuppliesHub:
         ]
         for topic, handler in subscriptions:
             self._unsubs.append(await mqtt.async_subscribe(self.hass, topic, handler, qos=1))
+        # Online only with a cloud to order from: without one, order buttons could do nothing.
+        status = ONLINE if self.cloud is not None else OFFLINE
         try:
-            await mqtt.async_publish(self.hass, self.status_topic, ONLINE, qos=1, retain=True)
+            await mqtt.async_publish(self.hass, self.status_topic, status, qos=1, retain=True)
         except HomeAssistantError as exc:  # the broker is not reachable (yet): Home Assistant retries
             for unsub in self._unsubs:
                 unsub()
