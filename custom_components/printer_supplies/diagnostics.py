@@ -34,6 +34,7 @@ async def async_get_config_entry_diagnostics(
         {
             "entry": {"title": entry.title, "data": dict(entry.data), "options": dict(entry.options)},
             "cloud_configured": hub.cloud is not None,
+            "cloud_answered_last_request": hub.cloud_ok,
             "last_cloud_error": hub.last_error,
             "agents": {
                 a: {**asdict(info), "printers": sorted(info.printers)} for a, info in hub.agents.items()

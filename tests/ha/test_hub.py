@@ -589,6 +589,7 @@ async def test_diagnostics_redact_secrets(
     text = json.dumps(diagnostics)
     assert site.key not in text and "sig=" not in text
     assert diagnostics["entry"]["data"]["api_key"] == "**REDACTED**"
+    assert diagnostics["cloud_answered_last_request"] is True
     assert diagnostics["printers"][PID]["supplies"]["1.1"]["part_number"] == "W2030A"
     assert diagnostics["orders"][0]["order"]["part_number"] == "W2030A"
     assert diagnostics["orders"][0]["idempotency_key"] == "**REDACTED**"
