@@ -719,3 +719,51 @@ async def test_a_broker_that_is_away_at_setup_means_retry(hass: HomeAssistant, m
     assert (
         json.loads(agent.published(f"{BASE}/printer/{PID}/catalog")[-1])["supplies"]["1.1"]["percent"] == 49
     )
+
+
+async def test_notify_entities_failing_targets_and_failed_automatic_orders(
+    hass: HomeAssistant, mqtt_mock: Any, cloud_service: CloudService, site: SiteKey
+) -> None:
+    sent: list[ServiceCall] = []
+
+    @callback
+    def send_message(call: ServiceCall) -> None:
+        sent.append(call)
+
+    async def broken(call: ServiceCall) -> None:
+        raise HomeAssistantError("the push service is down")
+
+    hass.states.async_set("notify.office_display", "unknown")  # a notify entity
+    hass.services.async_register("notify", "send_message", send_message)
+    hass.services.async_register("notify", "mobile_app_broken", broken)
+    entry, agent = await setup(
+        hass,
+        mqtt_mock,
+        cloud_service,
+        site,
+        notify_targets=["notify.office_display", "notify.mobile_app_broken", "light.kitchen"],
+        auto_order=True,
+        approval=False,
+    )
+    # A model the dealer's catalog does not carry: the automatic order fails, and says so.
+    state = hp_state(yellow=12)
+    state["vendor"], state["model"] = "Acme", "Prototype 9000"
+    state["supplies"][3]["part_number"] = None
+    await agent.state(state)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    [note] = [n for n in notifications(hass).values() if n["notification_id"].startswith(DOMAIN)]
+    assert "The automatic order failed" in note["message"] and "no part" in note["message"]
+    # The notify entity got its message (no buttons: entities have none); the broken target and
+    # the one that is not a notify target cost nothing else.
+    [message] = sent
+    assert message.data["entity_id"] == "notify.office_display" and "12 %" in message.data["message"]
+    assert count_orders(cloud_service, site) == 0
+
+    # An approval arriving after the supply was replaced does nothing.
+    alert_id = f"{PID}_1_4"
+    await agent.event(agent_event("replaced", percent=100))
+    hass.bus.async_fire(
+        "mobile_app_notification_action", {"action": f"PRINTER_SUPPLIES_APPROVE|{entry.entry_id}|{alert_id}"}
+    )
+    await hass.async_block_till_done()
+    assert count_orders(cloud_service, site) == 0
