@@ -211,14 +211,10 @@ class PrinterSuppliesHub:
         # key: the cloud answers with the order it made, if it made one.
         for record in list(self.data["orders"].values()):
             if record.get("status") in ("submitting", "failed"):
-                # Background tasks here are never started eagerly: an eager task started from
-                # inside another task's step was seen marked as cancelling while it ran (Home
-                # Assistant then no longer waits for it); a plain task starts clean.
                 self.entry.async_create_background_task(
                     self.hass,
                     self._resubmit(record),
                     f"{DOMAIN} resubmit {record['idempotency_key']}",
-                    eager_start=False,
                 )
 
     async def async_stop(self, *, going_away: bool) -> None:
@@ -433,7 +429,7 @@ class PrinterSuppliesHub:
         self._create_repair(alert_id, alert)
         if self.cloud is not None:
             self.entry.async_create_background_task(
-                self.hass, self._sync("reorder_point"), f"{DOMAIN} reorder-point sync", eager_start=False
+                self.hass, self._sync("reorder_point"), f"{DOMAIN} reorder-point sync"
             )
         if self.auto_order and not self.approval and self.cloud is not None:
             try:
@@ -650,7 +646,6 @@ class PrinterSuppliesHub:
                 self.hass,
                 self._fetch_match(printer, supply, ident),
                 f"{DOMAIN} catalog lookup",
-                eager_start=False,
             )
 
     async def _fetch_match(

@@ -7,6 +7,7 @@ real supplies cloud listen.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -25,6 +26,22 @@ from homeassistant.core import HomeAssistant
 from custom_components.printer_supplies.const import DOMAIN
 from supplies_cloud.app import create_app
 from supplies_cloud.config import CloudSettings
+
+
+async def settle(hass: HomeAssistant) -> None:
+    """Wait until every task and background task of Home Assistant is done.
+
+    ``async_block_till_done(wait_background_tasks=True)`` skips tasks that are being cancelled,
+    and an httpx request is one for a moment: anyio's connect cancels its other connection
+    attempts through a cancel scope that includes the requesting task (seen with a stack trace).
+    So wait for those too.
+    """
+    while True:
+        await hass.async_block_till_done(wait_background_tasks=True)
+        pending = [t for t in hass._background_tasks if not t.done()]
+        if not pending:
+            return
+        await asyncio.wait(pending)
 
 
 def free_port() -> int:

@@ -16,6 +16,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 from cloud_support import CloudService, SiteKey
+from conftest import settle
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -121,7 +122,7 @@ async def setup_entry(hass: HomeAssistant, mqtt_mock: Any, url: str, key: str) -
     cloud = entry.runtime_data.cloud
     cloud.backoff, cloud.timeout = 0.01, 0.5
     await agent.announce()
-    await hass.async_block_till_done(wait_background_tasks=True)  # catalog lookups done
+    await settle(hass)  # catalog lookups done
     return entry
 
 
@@ -169,7 +170,7 @@ async def test_timeouts_fail_clearly_and_the_order_goes_out_later_once(
     # Home Assistant restarts with the failed order in its store; the cloud is reachable again.
     assert await hass.config_entries.async_unload(entry.entry_id)
     assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await settle(hass)
     [record] = entry.runtime_data.data["orders"].values()
     assert record["status"] == "pending" and record["order"]["part_number"] == "W2030A"
     assert count_orders(cloud_service, site) == 1
@@ -219,7 +220,7 @@ async def test_unreachable_cloud_at_setup_loses_nothing(
     agent = Agent(hass, mqtt_mock)
     events = capture(hass, "printer_supplies_reorder_point")
     await agent.event(agent_event("reorder_point"))
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await settle(hass)
     assert len(events) == 1 and events[0].data["storefront_url"] is None
     assert [n for n in notifications(hass) if n.startswith(DOMAIN)]
     with pytest.raises(HomeAssistantError):

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from cloud_support import CloudService, SiteKey
+from conftest import settle
 from homeassistant.components import persistent_notification
 from homeassistant.config_entries import ConfigEntryDisabler
 from homeassistant.const import Platform
@@ -145,7 +146,7 @@ async def test_one_device_one_event_one_notification_one_order(
             await agent.poller.poll_all()
         await until(lambda: cloud_service.count_orders(site.site_id) >= 1, what="the order")
         await asyncio.sleep(1.0)  # room for anything that would come twice
-        await hass.async_block_till_done(wait_background_tasks=True)
+        await settle(hass)
 
         assert len(events) == 1
         assert events[0].data["supply_name"] == "Cyan Cartridge HP W2031A" and events[0].data["level"] == 6
@@ -165,7 +166,7 @@ async def test_one_device_one_event_one_notification_one_order(
         cyan_button = next(b.entity_id for b in buttons if "Cyan" in b.original_name)
         await hass.services.async_call("button", "press", {"entity_id": cyan_button}, blocking=True)
         await asyncio.sleep(0.5)
-        await hass.async_block_till_done(wait_background_tasks=True)
+        await settle(hass)
         assert cloud_service.count_orders(site.site_id) == 1
 
         # Disabling the integration takes the order entities away; the printer's device stays.

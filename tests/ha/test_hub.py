@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from cloud_support import CloudService, SiteKey
+from conftest import settle
 from homeassistant.components import persistent_notification
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import Event, HomeAssistant, ServiceCall, callback
@@ -345,7 +346,7 @@ async def test_order_follows_status_until_delivered(
     cloud_service.set_status(order_id, "confirmed")
     cloud_service.set_status(order_id, "shipped", carrier="DHL", tracking_number="JD0001")
     async_fire_time_changed(hass, dt_util.utcnow() + dt_util.dt.timedelta(minutes=31))
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await settle(hass)
     assert [e.data["status"] for e in statuses] == ["shipped"]
     assert (
         statuses[0].data["tracking_number"] == "JD0001" and statuses[0].data["previous_status"] == "pending"
@@ -370,7 +371,7 @@ async def test_auto_order_at_the_reorder_point(
     placed = capture(hass, "printer_supplies_order_placed")
     await agent.event(agent_event("reorder_point"))
     await agent.event(agent_event("reorder_point"))
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await settle(hass)
     assert count_orders(cloud_service, site) == 1 and placed[0].data["source"] == "auto"
     [note] = [n for n in notifications(hass).values() if n["notification_id"].startswith(DOMAIN)]
     assert f"Ordered: {placed[0].data['id']}" in note["message"]
@@ -400,7 +401,7 @@ async def test_approve_and_snooze_from_the_phone(
     hass.bus.async_fire("mobile_app_notification_action", {"action": snooze})
     await hass.async_block_till_done()
     async_fire_time_changed(hass, dt_util.utcnow() + dt_util.dt.timedelta(hours=24, minutes=1))
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await settle(hass)
     assert len(calls) == 2  # reminded after the snooze
 
     hass.bus.async_fire("mobile_app_notification_action", {"action": approve})
@@ -487,7 +488,7 @@ async def test_pending_order_is_sent_after_a_restart(
     }
     Agent(hass, mqtt_mock)
     assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await settle(hass)
     stored = entry.runtime_data.data["orders"][key]
     assert stored["status"] == "pending" and stored["order"]["id"] == first.json()["id"]
     assert count_orders(cloud_service, site) == 1
@@ -600,7 +601,7 @@ async def test_daily_fleet_sync_and_eligibility(
 ) -> None:
     entry, agent = await setup(hass, mqtt_mock, cloud_service, site)
     async_fire_time_changed(hass, dt_util.utcnow() + dt_util.dt.timedelta(minutes=61))
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await settle(hass)
     last_sync = entry.runtime_data.data["last_sync"]
     assert last_sync["reason"] == "daily" and last_sync["result"]["printers"] == 1
     assert last_sync["result"]["bytes_per_printer"] < 400
@@ -611,7 +612,7 @@ async def test_daily_fleet_sync_and_eligibility(
     assert eligibility["monitored_days"] == 1 and eligibility["reasons"]
     # Once a day: the next hourly check sends nothing.
     async_fire_time_changed(hass, dt_util.utcnow() + dt_util.dt.timedelta(minutes=122))
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await settle(hass)
     assert entry.runtime_data.data["last_sync"] == last_sync
 
 
@@ -667,7 +668,7 @@ async def test_the_integrations_own_device_and_sensors(
     printer = dr.async_get(hass).async_get_device(identifiers={("mqtt", f"printer_supplies_{PID}")})
     assert entry.entry_id not in printer.config_entries
     assert state("sensor", "to_reorder").state == "0"
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await settle(hass)
     assert state("binary_sensor", "cloud").state == "on"  # the catalog lookups were answered
 
     await agent.event(agent_event("reorder_point"))
@@ -677,7 +678,7 @@ async def test_the_integrations_own_device_and_sensors(
     assert to_reorder.attributes["supplies"][0]["ordered"].startswith("ord_")
     open_orders = state("sensor", "open_orders")
     assert open_orders.state == "1" and open_orders.attributes["orders"][0]["status"] == "pending"
-    await hass.async_block_till_done(wait_background_tasks=True)  # the reorder-point fleet sync
+    await settle(hass)  # the reorder-point fleet sync
     assert state("sensor", "last_sync").state != "unknown"
 
     # The cloud goes away: the connectivity sensor says so, and comes back with it.
@@ -750,7 +751,7 @@ async def test_notify_entities_failing_targets_and_failed_automatic_orders(
     state["vendor"], state["model"] = "Acme", "Prototype 9000"
     state["supplies"][3]["part_number"] = None
     await agent.state(state)
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await settle(hass)
     [note] = [n for n in notifications(hass).values() if n["notification_id"].startswith(DOMAIN)]
     assert "The automatic order failed" in note["message"] and "no part" in note["message"]
     # The notify entity got its message (no buttons: entities have none); the broken target and
@@ -767,3 +768,39 @@ async def test_notify_entities_failing_targets_and_failed_automatic_orders(
     )
     await hass.async_block_till_done()
     assert count_orders(cloud_service, site) == 0
+
+
+async def test_service_targets_that_are_not_printers_get_clear_errors(
+    hass: HomeAssistant, mqtt_mock: Any
+) -> None:
+    entry, _agent = await setup(hass, mqtt_mock)
+    hass.states.async_set("sensor.kitchen_temperature", "21")
+    er.async_get(hass).async_get_or_create(
+        "sensor", "demo", "kitchen", suggested_object_id="kitchen_temperature"
+    )
+    other = MockConfigEntry(domain="demo")
+    other.add_to_hass(hass)
+    lamp = dr.async_get(hass).async_get_or_create(
+        config_entry_id=other.entry_id, identifiers={("demo", "lamp")}
+    )
+    for data, message in [
+        ({"entity_id": "sensor.kitchen_temperature"}, "is not a supply sensor"),
+        ({"device_id": lamp.id}, "is not a Printer Supplies printer"),
+        ({"config_entry_id": "nope", "printer_id": PID}, "not set up"),
+    ]:
+        with pytest.raises(ServiceValidationError, match=message):
+            await hass.services.async_call(DOMAIN, "remove_printer", data, blocking=True)
+    # The agent goes offline: nobody to poll.
+    async_fire_mqtt_message(hass, f"{BASE}/agent/{AGENT}/availability", "offline")
+    await hass.async_block_till_done()
+    with pytest.raises(HomeAssistantError, match="No Printer Supplies agent is online"):
+        await hass.services.async_call(DOMAIN, "poll_now", {}, blocking=True)
+    # A second entry: actions that cannot tell which one is meant ask for it.
+    second = MockConfigEntry(
+        domain=DOMAIN, unique_id="branch", data={"base_topic": "branch"}, options=OPTIONS
+    )
+    second.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(second.entry_id)
+    with pytest.raises(ServiceValidationError, match="give config_entry_id"):
+        await hass.services.async_call(DOMAIN, "discover", {}, blocking=True)
+    assert entry.state is ConfigEntryState.LOADED
