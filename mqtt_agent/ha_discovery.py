@@ -84,7 +84,7 @@ def device_name(snapshot: PrinterSnapshot) -> str:
     return ident.model or ident.sys_name or snapshot.host
 
 
-def discovery_payload(
+def build(
     snapshot: PrinterSnapshot,
     topics: Topics,
     display_name: str | None = None,
@@ -176,7 +176,7 @@ def _components(
         components.update(_supply_components(pid, supply, name, state_topic))
         components.update(_reorder_components(pid, supply, name, topics))
         if integration:
-            components.update(_order_components(pid, supply, name, topics))
+            _add_order_components(components, pid, supply, name, topics)
     if integration and snapshot.supplies:
         components[f"{pid}_last_order"] = {
             "p": "sensor",
@@ -338,7 +338,9 @@ def _reorder_components(pid: str, supply: Supply, name: str, topics: Topics) -> 
     return components
 
 
-def _order_components(pid: str, supply: Supply, name: str, topics: Topics) -> dict[str, dict[str, Any]]:
+def _add_order_components(
+    components: dict[str, dict[str, Any]], pid: str, supply: Supply, name: str, topics: Topics
+) -> None:
     """While the integration is online: an order button, and catalog attributes on the sensor.
 
     The integration publishes, per printer, the supply rows of the state merged with what the
@@ -346,25 +348,19 @@ def _order_components(pid: str, supply: Supply, name: str, topics: Topics) -> di
     the sensor's attributes come from that one topic and lose nothing of the state's row.
     """
     base = f"{pid}_supply_{uid_part(supply.key)}"
-    only_integration = [{"t": topics.integration_status}]
-    return {
-        base: {
-            **_supply_components(pid, supply, name, topics.printer_state(pid))[base],
-            "json_attr_t": topics.printer_catalog(pid),
-            "json_attr_tpl": (
-                f"{{{{ (value_json.supplies | default({{}}))[{json.dumps(supply.key)}]"
-                " | default({}, true) | tojson }}"
-            ),
-        },
-        f"{base}_order": {
-            "p": "button",
-            "uniq_id": f"{base}_order",
-            "name": f"Order {name}",
-            "ic": "mdi:cart-plus",
-            "cmd_t": topics.printer_order(pid),
-            "pl_prs": json.dumps({"supply": supply.key}),
-            "avty": only_integration,
-        },
+    components[base]["json_attr_t"] = topics.printer_catalog(pid)
+    components[base]["json_attr_tpl"] = (
+        f"{{{{ (value_json.supplies | default({{}}))[{json.dumps(supply.key)}]"
+        " | default({}, true) | tojson }}"
+    )
+    components[f"{base}_order"] = {
+        "p": "button",
+        "uniq_id": f"{base}_order",
+        "name": f"Order {name}",
+        "ic": "mdi:cart-plus",
+        "cmd_t": topics.printer_order(pid),
+        "pl_prs": json.dumps({"supply": supply.key}),
+        "avty": [{"t": topics.integration_status}],
     }
 
 
@@ -383,20 +379,6 @@ def _tray_components(pid: str, tray: Tray, name: str, state_topic: str) -> dict[
             "json_attr_tpl": _row_attributes("trays", tray.key),
         }
     }
-
-
-def build(
-    snapshot: PrinterSnapshot,
-    topics: Topics,
-    display_name: str | None = None,
-    *,
-    monitored: bool = True,
-    switchable: bool = False,
-    integration: bool = False,
-) -> dict[str, Any]:
-    return discovery_payload(
-        snapshot, topics, display_name, monitored=monitored, switchable=switchable, integration=integration
-    )
 
 
 def agent_payload(topics: Topics) -> dict[str, Any]:

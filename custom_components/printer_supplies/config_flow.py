@@ -112,13 +112,13 @@ def _clean(data: dict[str, Any]) -> dict[str, Any]:
     return cleaned
 
 
-def _validate_options(hass: HomeAssistant, options: dict[str, Any]) -> dict[str, str]:
+def _validate_options(hass: HomeAssistant, options: dict[str, Any], *, has_cloud: bool) -> dict[str, str]:
     errors: dict[str, str] = {}
     for target in options.get(CONF_NOTIFY_TARGETS, []):
         domain, _, name = target.partition(".")
         if domain != "notify" or not (hass.states.get(target) or hass.services.has_service("notify", name)):
             errors[CONF_NOTIFY_TARGETS] = "invalid_notify_target"
-    if options.get(CONF_AUTO_ORDER) and not options.get("_has_cloud", True):
+    if options.get(CONF_AUTO_ORDER) and not has_cloud:
         errors[CONF_AUTO_ORDER] = "auto_order_needs_cloud"
     return errors
 
@@ -155,7 +155,7 @@ class PrinterSuppliesConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_preferences(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         errors: dict[str, str] = {}
         if user_input is not None:
-            errors = _validate_options(self.hass, {**user_input, "_has_cloud": CONF_CLOUD_URL in self._data})
+            errors = _validate_options(self.hass, user_input, has_cloud=CONF_CLOUD_URL in self._data)
             if not errors:
                 return self.async_create_entry(
                     title=self._title, data=self._data, options=_options(user_input)
@@ -224,7 +224,7 @@ class PrinterSuppliesOptionsFlow(OptionsFlow):
         errors: dict[str, str] = {}
         if user_input is not None:
             has_cloud = CONF_CLOUD_URL in self.config_entry.data
-            errors = _validate_options(self.hass, {**user_input, "_has_cloud": has_cloud})
+            errors = _validate_options(self.hass, user_input, has_cloud=has_cloud)
             if not errors:
                 return self.async_create_entry(data=_options(user_input))
         return self.async_show_form(

@@ -60,7 +60,7 @@ from .const import (
     SNOOZE_HOURS,
     STORAGE_VERSION,
 )
-from .models import Printer, Supply, parse_printer
+from .models import Printer, Supply, parse_printer, uid_part
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -129,7 +129,7 @@ class PrinterSuppliesHub:
         self._published: dict[str, str] = {}
         self._reminders: dict[str, CALLBACK_TYPE] = {}
         self._order_locks: dict[str, asyncio.Lock] = {}
-        self._lookups: set[tuple[str, str, str | None, str | None]] = set()
+        self._lookups: set[str] = set()  # catalog keys being looked up
         self._sent_default: dict[str, int] = {}
         self.last_error: str | None = None
         self.reply_timeout = AGENT_REPLY_TIMEOUT
@@ -258,8 +258,8 @@ class PrinterSuppliesHub:
             _LOGGER.warning("ignored the state of printer %s: %s", printer_id, exc)
             return
         self.printers[printer.id] = printer
+        await self._catch_up(printer)  # first: it looks up what it notifies about, then cached
         self._lookup_catalog(printer)
-        await self._catch_up(printer)
         await self._publish_catalog(printer.id)
 
     async def _catch_up(self, printer: Printer) -> None:
@@ -638,31 +638,33 @@ class PrinterSuppliesHub:
                 or now - dt.datetime.fromisoformat(cached["at"]) < CATALOG_RETRY
             ):
                 continue
-            ident = (printer.full_model, supply.kind, supply.color, supply.part_number)
-            if ident in self._lookups:
+            if self._catalog_key(printer, supply) in self._lookups:
                 continue
-            self._lookups.add(ident)
             self.entry.async_create_background_task(
-                self.hass,
-                self._fetch_match(printer, supply, ident),
-                f"{DOMAIN} catalog lookup",
+                self.hass, self._fetch_match(printer, supply), f"{DOMAIN} catalog lookup"
             )
 
-    async def _fetch_match(
-        self, printer: Printer, supply: Supply, ident: tuple[str, str, str | None, str | None]
-    ) -> dict[str, Any] | None:
+    async def _match(self, printer: Printer, supply: Supply) -> dict[str, Any] | None:
+        """The catalog's part for a supply: from the cache, else asked (None without a cloud)."""
+        match = self.cached_match(printer, supply)
+        if match is None and self.cloud is not None:
+            match = await self._fetch_match(printer, supply)
+        return match
+
+    async def _fetch_match(self, printer: Printer, supply: Supply) -> dict[str, Any] | None:
         assert self.cloud is not None
+        key = self._catalog_key(printer, supply)
+        self._lookups.add(key)
         try:
             match = await self.cloud.find_part(
                 printer.full_model, supply.kind, supply.color, supply.part_number
             )
         except CloudError as exc:
-            self._cloud_failed(exc)
             _LOGGER.debug("catalog lookup for %s %s failed: %s", printer.id, supply.key, exc.detail)
             return None
         finally:
-            self._lookups.discard(ident)
-        self.data["catalog"][self._catalog_key(printer, supply)] = {"match": match, "at": _now().isoformat()}
+            self._lookups.discard(key)
+        self.data["catalog"][key] = {"match": match, "at": _now().isoformat()}
         self.store.async_delay_save(lambda: self.data, 10)
         await self._publish_catalog(printer.id)
         return match
@@ -672,14 +674,7 @@ class PrinterSuppliesHub:
         supply = printer.supply(event["supply"]) if printer else None
         if printer is None or supply is None:
             return None
-        cached = self.data["catalog"].get(self._catalog_key(printer, supply))
-        if cached is not None and cached.get("match") is not None:
-            return cached["match"]
-        if self.cloud is None:
-            return None
-        return await self._fetch_match(
-            printer, supply, (printer.full_model, supply.kind, supply.color, supply.part_number)
-        )
+        return await self._match(printer, supply)
 
     async def _publish_catalog(self, printer_id: str) -> None:
         """The retained catalog topic: state rows merged with catalog data and orders."""
@@ -740,6 +735,17 @@ class PrinterSuppliesHub:
         latest = max(records, key=lambda r: r["requested_at"])
         return {**order_summary(latest["order"]), "source": latest.get("source")}
 
+    def printer(self, printer_id: str) -> Printer:
+        """A printer the agent has published, else a clear error."""
+        printer = self.printers.get(printer_id)
+        if printer is None:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="unknown_printer",
+                translation_placeholders={"printer": printer_id},
+            )
+        return printer
+
     async def async_place_order(
         self,
         printer_id: str,
@@ -758,13 +764,7 @@ class PrinterSuppliesHub:
         """
         if self.cloud is None:
             raise ServiceValidationError(translation_domain=DOMAIN, translation_key="no_cloud")
-        printer = self.printers.get(printer_id)
-        if printer is None:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="unknown_printer",
-                translation_placeholders={"printer": printer_id},
-            )
+        printer = self.printer(printer_id)
         supply = printer.supply(supply_ref)
         if supply is None:
             raise ServiceValidationError(
@@ -787,11 +787,7 @@ class PrinterSuppliesHub:
             if order and order.get("status") not in ORDER_DONE_STATES:
                 return {**order_summary(order), "already_ordered": True}
         closed = sum(1 for r in mine if (r.get("order") or {}).get("status") in ORDER_DONE_STATES)
-        match = self.cached_match(printer, supply)
-        if match is None:
-            match = await self._fetch_match(
-                printer, supply, (printer.full_model, supply.kind, supply.color, supply.part_number)
-            )
+        match = await self._match(printer, supply)
         if match is None:
             raise ServiceValidationError(
                 translation_domain=DOMAIN,
@@ -833,26 +829,21 @@ class PrinterSuppliesHub:
             return order_summary(order)
         raise HomeAssistantError(translation_domain=DOMAIN, translation_key="order_loop")
 
-    @staticmethod
-    def _idempotency_key_for(scope: str, printer_id: str, key: str, generation: int, closed: int) -> str:
-        return str(uuid.uuid5(KEY_NAMESPACE, f"{scope}|{printer_id}|{key}|{generation}|{closed}"))
-
     def _idempotency_key(self, printer_id: str, key: str, generation: int, closed: int) -> str:
         scope = self.entry.unique_id or self.entry.entry_id
-        return self._idempotency_key_for(scope, printer_id, key, generation, closed)
-
-    def _cloud_failed(self, exc: CloudError) -> None:
-        """Remember the error; a refused key asks the user for a new one (reauthentication)."""
-        self.last_error = exc.detail
-        if isinstance(exc, CloudAuthError):
-            self.entry.async_start_reauth(self.hass)
+        return str(uuid.uuid5(KEY_NAMESPACE, f"{scope}|{printer_id}|{key}|{generation}|{closed}"))
 
     @callback
     def _cloud_result(self, error: CloudError | None) -> None:
-        """Every cloud request's outcome: logged once per change, shown by the connectivity sensor."""
+        """Every cloud request's outcome: logged once per change, shown by the connectivity sensor.
+
+        A refused key (401) asks the user for a new one (reauthentication).
+        """
         ok = error is None or isinstance(error, CloudAuthError)  # a refusal is an answer
         if error is not None:
             self.last_error = error.detail
+        if isinstance(error, CloudAuthError):
+            self.entry.async_start_reauth(self.hass)
         if ok != self.cloud_ok:
             if not ok and error is not None:
                 _LOGGER.warning("the supplies cloud is unavailable: %s", error.detail)
@@ -880,7 +871,6 @@ class PrinterSuppliesHub:
         try:
             order = await self.cloud.create_order(record["body"], record["idempotency_key"])
         except CloudError as exc:
-            self._cloud_failed(exc)
             if exc.status is not None and 400 <= exc.status < 500 and exc.status != 429:
                 # Refused: this body will never be accepted under this key; forget the attempt.
                 self.data["orders"].pop(record["idempotency_key"], None)
@@ -940,7 +930,6 @@ class PrinterSuppliesHub:
             try:
                 fresh = await self.cloud.get_order(order["id"])
             except CloudError as exc:
-                self._cloud_failed(exc)
                 _LOGGER.debug("order %s: %s", order["id"], exc.detail)
                 continue
             if fresh.get("status") != order.get("status"):
@@ -1001,7 +990,6 @@ class PrinterSuppliesHub:
                     {"day": day, "reason": reason, "printers": printers[start : start + 1000]}
                 )
         except CloudError as exc:
-            self._cloud_failed(exc)
             _LOGGER.warning("fleet sync (%s) failed: %s", reason, exc.detail)
             return None
         self.data["last_sync"] = {"day": day, "reason": reason, "result": result, "at": _now().isoformat()}
@@ -1026,14 +1014,10 @@ class PrinterSuppliesHub:
         for printer_id in list(self.printers):
             try:
                 self.data["eligibility"][printer_id] = await self.cloud.eligibility(printer_id)
-            except CloudError as exc:
-                self._cloud_failed(exc)
-                return
+            except CloudError:
+                return  # the listener has logged it; tomorrow's sync tries again
             await self._publish_catalog(printer_id)
         self.store.async_delay_save(lambda: self.data, 5)
-
-    async def async_sync_now(self) -> dict[str, Any] | None:
-        return await self._sync("daily")
 
     # --- agent commands -------------------------------------------------------------------------
 
@@ -1128,7 +1112,7 @@ def _event_from_state(printer: Printer, supply: Supply, event_type: str) -> dict
 
 
 def _alert_id(printer_id: str, key: str) -> str:
-    return f"{printer_id}_{''.join(c if c.isalnum() else '_' for c in key)}"
+    return f"{printer_id}_{uid_part(key)}"
 
 
 def _empty_data() -> dict[str, Any]:

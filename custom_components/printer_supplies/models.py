@@ -66,6 +66,11 @@ class Printer:
         return next((s for s in self.supplies.values() if s.name.lower() == wanted), None)
 
 
+def uid_part(key: str) -> str:
+    """A supply key as the agent writes it in unique ids: every non-alphanumeric becomes ``_``."""
+    return "".join(c if c.isalnum() else "_" for c in key)
+
+
 def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 

@@ -13,6 +13,7 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 
 from .const import DISCOVER_REPLY_TIMEOUT, DOMAIN
+from .models import uid_part
 
 if TYPE_CHECKING:
     from .hub import PrinterSuppliesHub
@@ -86,7 +87,7 @@ def _printer_and_supply(hass: HomeAssistant, call: ServiceCall) -> tuple[str, st
         printer = hub.printers.get(printer_id)
         uid = rest.removesuffix("_reorder_point").removesuffix("_alert").removesuffix("_order")
         match = next(
-            (s.key for s in (printer.supplies.values() if printer else []) if _uid(s.key) == uid), None
+            (s.key for s in (printer.supplies.values() if printer else []) if uid_part(s.key) == uid), None
         )
         return printer_id, supply or match or uid
     if device_id := call.data.get(ATTR_DEVICE):
@@ -108,19 +109,15 @@ def _printer_and_supply(hass: HomeAssistant, call: ServiceCall) -> tuple[str, st
     raise ServiceValidationError(translation_domain=DOMAIN, translation_key="no_target")
 
 
-def _uid(key: str) -> str:
-    return "".join(c if c.isalnum() else "_" for c in key)
-
-
 async def _place_order(call: ServiceCall) -> ServiceResponse:
     hass = call.hass
     printer_id, supply = _printer_and_supply(hass, call)
     hub = _hub(hass, call, printer_id)
     if supply is None:
         # A whole printer: every supply at or below its reorder point.
-        printer = hub.printers.get(printer_id)
-        keys = [s.key for s in printer.supplies.values() if s.at_reorder_point] if printer else []
-        if printer is not None and not keys:
+        printer = hub.printer(printer_id)
+        keys = [s.key for s in printer.supplies.values() if s.at_reorder_point]
+        if not keys:
             raise ServiceValidationError(
                 translation_domain=DOMAIN,
                 translation_key="nothing_to_order",
@@ -129,7 +126,7 @@ async def _place_order(call: ServiceCall) -> ServiceResponse:
     else:
         keys = [supply]
     orders = []
-    for key in keys or [""]:
+    for key in keys:
         orders.append(
             await hub.async_place_order(
                 printer_id,
