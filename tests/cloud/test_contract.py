@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import httpx
 import pytest
@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from jsonschema import Draft202012Validator
 
+from mqtt_agent.model import SupplyKind
 from supplies_cloud.api import router
 from supplies_cloud.app import create_app
 from supplies_cloud.config import CloudSettings
@@ -128,6 +129,8 @@ def test_every_operation_is_authenticated_and_answers_problems() -> None:
 def test_enums_and_formats_match_the_code() -> None:
     schemas = DOC["components"]["schemas"]
     assert schemas["Kind"]["enum"] == list(KINDS)
+    # The cloud keeps its own copy of the agent's kinds (it does not import the agent): the same.
+    assert list(KINDS) == list(get_args(SupplyKind))
     assert schemas["Status"]["enum"] == list(STATUSES)
     assert schemas["FleetPrinterReport"]["properties"]["supplies"]["pattern"] == SUPPLIES_PATTERN
 
